@@ -1,0 +1,36 @@
+"""geoapp: the community safety map of the Community Prosecutor pilot.
+
+`create_app` wires config -> database -> layers -> i18n -> blueprints
+(the `geoapp` command lives in geoapp.cli), in that order, so a bad layer file stops the start before any request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from geoapp import config as config_module
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app; `config` overrides settings read from the environment."""
+    app = Flask(__name__, template_folder="../templates")
+    app.config.update(config_module.from_environment())
+    if config:
+        app.config.update(config)
+        if "DATABASE_URL" in config:
+            app.config["DATABASE_URL"] = config_module.normalise_database_url(
+                config["DATABASE_URL"]
+            )
+
+    from geoapp import db, i18n, web
+    from geoapp.layers import load_layers
+
+    app.json.sort_keys = False  # keep GeoJSON members in RFC 7946 order
+    db.init_app(app)
+    app.extensions["geoapp.layers"] = load_layers(app.config["GEOAPP_LAYERS_DIR"])
+    i18n.init_app(app)
+    web.init_app(app)
+    return app

@@ -1,0 +1,61 @@
+"""Settings from the environment.
+
+Everything that differs between a laptop, CI and a deployment is read here and
+nowhere else, so that a reader can see every knob in one file.  Values can be
+overridden by the mapping given to :func:`geoapp.create_app` (tests do).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/geoapp"
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+def default_data_dir() -> Path:
+    """Where the reference data lives: `GEOAPP_DATA_DIR`, else `../shared/data`.
+
+    The data is not copied into the project (it is large and has its own
+    licences); the sibling folder is where the workplace and CI put it.
+    """
+    configured = os.environ.get("GEOAPP_DATA_DIR")
+    if configured:
+        return Path(configured)
+    return PROJECT_ROOT.parent / "shared" / "data"
+
+
+def normalise_database_url(url: str) -> str:
+    """Make a libpq-style URL use the psycopg 3 driver.
+
+    People paste `postgresql://...` from psql; SQLAlchemy would then look for
+    psycopg2, which we do not install.
+    """
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def from_environment() -> dict[str, Any]:
+    """Read every setting from the environment, with the documented defaults."""
+    env = os.environ
+    return {
+        "DATABASE_URL": normalise_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
+        "SECRET_KEY": env.get("SECRET_KEY", "dev-only-not-secret"),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "GEOAPP_DATA_DIR": str(default_data_dir()),
+        "GEOAPP_TILE_URL": env.get("GEOAPP_TILE_URL", DEFAULT_TILE_URL),
+        "GEOAPP_TILE_ATTRIBUTION": env.get("GEOAPP_TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
+        "GEOAPP_LAYERS_DIR": env.get("GEOAPP_LAYERS_DIR", str(PROJECT_ROOT / "layers")),
+        "BABEL_DEFAULT_LOCALE": "uk",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+        "GEOAPP_LANGUAGES": ("uk", "en"),
+        "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
+    }

@@ -1,0 +1,1 @@
+"""Geography: reading boundary files, CRS rules, geometry repair, KATOTTH, transliteration."""

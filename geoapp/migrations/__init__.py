@@ -1,0 +1,1 @@
+"""Alembic migrations; `geoapp db upgrade` applies them (see geoapp.migrate)."""

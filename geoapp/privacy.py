@@ -1,0 +1,42 @@
+"""What leaves the building: the one place that shapes features for output.
+
+Every layer, export and API response builds its GeoJSON features here, so a
+property that is not on the layer's whitelist cannot reach a browser or a
+partner by accident.  Later rules (generalised points, k-suppression) join
+this module as the layers that need them arrive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from geoapp.layers import LayerSpec
+
+AUDIENCE_RANK = {"public": 0, "partner": 1, "staff": 2, "analyst": 3}
+
+
+def may_see(spec: LayerSpec, audience: str) -> bool:
+    """True when a caller of `audience` may receive this layer."""
+    return AUDIENCE_RANK[audience] >= AUDIENCE_RANK[spec.audience]
+
+
+def feature(spec: LayerSpec, properties: Mapping[str, Any], geometry_json: str | None) -> dict:
+    """One GeoJSON feature carrying only the layer's whitelisted properties."""
+    return {
+        "type": "Feature",
+        "properties": {k: properties.get(k) for k in spec.properties},
+        "geometry": json.loads(geometry_json) if geometry_json else None,
+    }
+
+
+def feature_collection(
+    spec: LayerSpec, rows: Iterable[tuple[Mapping[str, Any], str | None]], **metadata: Any
+) -> dict:
+    """A FeatureCollection of whitelisted features with a metadata member."""
+    return {
+        "type": "FeatureCollection",
+        "features": [feature(spec, props, geom) for props, geom in rows],
+        "metadata": {"layer": spec.id, **metadata},
+    }

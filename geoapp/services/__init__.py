@@ -1,0 +1,1 @@
+"""Use cases, Flask-free: each takes a Session and owns its transaction."""

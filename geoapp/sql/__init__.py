@@ -1,0 +1,14 @@
+"""SQL that is longer than a line lives here as .sql files, loaded by name."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+from sqlalchemy import TextClause, text
+
+
+@cache
+def load(name: str) -> TextClause:
+    """The statement in `geoapp/sql/<name>.sql`, ready for `session.execute`."""
+    return text(files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8"))

@@ -1,0 +1,8 @@
+-- Communities with extent and area; :slug (or NULL) picks one, :pilot_only the pilots.
+SELECT c.slug, c.katotth, c.name_uk, c.name_en, c.level::text AS level, c.office, c.office_en,
+       c.pilot, ST_XMin(c.geom) AS xmin, ST_YMin(c.geom) AS ymin, ST_XMax(c.geom) AS xmax,
+       ST_YMax(c.geom) AS ymax, ST_Area(c.geom::geography) / 1e6 AS area_km2
+FROM community c
+WHERE (c.pilot OR NOT CAST(:pilot_only AS boolean))
+  AND (CAST(:slug AS text) IS NULL OR c.slug = CAST(:slug AS text))
+ORDER BY c.pilot DESC, c.name_uk

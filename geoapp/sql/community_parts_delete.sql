@@ -1,0 +1,1 @@
+DELETE FROM community_part WHERE community_id = ANY(:ids)

@@ -1,0 +1,83 @@
+"""The JSON API (v1): communities, point location, layers as GeoJSON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from geoapp import db, privacy
+from geoapp.services.communities import boundary_geojson, get_by_slug, list_communities
+from geoapp.services.locate import locate
+from geoapp.web.problems import problem
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
+
+
+def _coordinate(name: str, low: float, high: float) -> float | tuple[Response, int]:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        return problem(400, "Missing parameter", f"'{name}' is required", parameter=name)
+    try:
+        value = float(raw)
+    except ValueError:
+        return problem(400, "Invalid parameter", f"'{name}' must be a number", parameter=name)
+    if not math.isfinite(value) or not low <= value <= high:
+        return problem(
+            400, "Invalid parameter", f"'{name}' must be between {low} and {high}",
+            parameter=name,
+        )  # fmt: skip
+    return value
+
+
+@bp.get("/communities")
+def communities() -> Response:
+    """Every community with its bbox and whether it has a boundary; `?pilot=1` for the pilots."""
+    pilot_only = request.args.get("pilot") in ("1", "true")
+    items = [
+        {**asdict(c), "bbox": list(c.bbox) if c.bbox else None, "has_boundary": c.bbox is not None}
+        for c in list_communities(db.session(), pilot_only=pilot_only)
+    ]
+    return jsonify({"communities": items, "count": len(items)})
+
+
+@bp.get("/locate")
+def locate_point() -> Response | tuple[Response, int]:
+    """Every community containing the point `lon`, `lat` (WGS 84), smallest first."""
+    lon = _coordinate("lon", -180, 180)
+    if not isinstance(lon, float):
+        return lon
+    lat = _coordinate("lat", -90, 90)
+    if not isinstance(lat, float):
+        return lat
+    found = locate(db.session(), lon, lat)
+    return jsonify({"lon": lon, "lat": lat, "communities": [asdict(c) for c in found]})
+
+
+@bp.get("/communities/<slug>/layers/<layer>.geojson")
+def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
+    """A public layer of one community as RFC 7946 GeoJSON with a metadata member."""
+    specs = current_app.extensions["geoapp.layers"]
+    spec = specs.get(layer)
+    if spec is None or not privacy.may_see(spec, "public"):
+        return problem(404, "Not Found", f"no layer '{layer}'")
+    sess = db.session()
+    found = get_by_slug(sess, slug)
+    if found is None:
+        return problem(404, "Not Found", f"no community '{slug}'")
+    props = {"katotth": found.katotth, "name_uk": found.name_uk, "name_en": found.name_en,
+             "level": found.level.value}  # fmt: skip
+    geometry = boundary_geojson(sess, found.id) if found.geom is not None else None
+    body = privacy.feature_collection(
+        spec,
+        [(props, geometry)] if geometry else [],
+        community=found.slug,
+        licence=OSM_ATTRIBUTION,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    response = jsonify(body)
+    response.mimetype = "application/geo+json"
+    return response

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the front-end libraries from the npm registry and copy the files the
+# pages use into geoapp/static/vendor/ (git-ignored). No page loads from a CDN.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm install --no-audit --no-fund --loglevel=error
+dest=geoapp/static/vendor
+rm -rf "$dest"
+mkdir -p "$dest/leaflet" "$dest/leaflet.fullscreen"
+cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+      node_modules/leaflet/dist/images "$dest/leaflet/"
+cp node_modules/leaflet/LICENSE "$dest/leaflet/LICENSE"
+cp node_modules/leaflet.fullscreen/Control.FullScreen.js \
+   node_modules/leaflet.fullscreen/Control.FullScreen.css \
+   node_modules/leaflet.fullscreen/icon-fullscreen.svg \
+   node_modules/leaflet.fullscreen/LICENSE "$dest/leaflet.fullscreen/"
+echo "vendor assets in $dest"
