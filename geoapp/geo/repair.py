@@ -31,13 +31,22 @@ class Repaired:
 
 
 def parse_wkb(wkb: bytes | None) -> tuple[BaseGeometry | None, list[str]]:
-    """Parse WKB, closing unclosed rings (GEOS refuses them) and saying so."""
+    """Parse WKB to 2-D, closing unclosed rings (GEOS refuses them), saying what it did.
+
+    Z goes first, before any reprojection, which would otherwise drop it unseen.
+    """
     if wkb is None:
         return None, []
+    repairs: list[str] = []
     try:
-        return shapely.from_wkb(wkb), []
+        geom = shapely.from_wkb(wkb)
     except shapely.errors.GEOSException:
-        return shapely.from_wkb(wkb, on_invalid="fix"), [UNCLOSED]
+        geom = shapely.from_wkb(wkb, on_invalid="fix")
+        repairs.append(UNCLOSED)
+    if geom is not None and shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+        repairs.append(Z_DROPPED)
+    return geom, repairs
 
 
 def _polygonal_part(geom: BaseGeometry) -> MultiPolygon | None:

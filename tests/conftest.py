@@ -1,0 +1,113 @@
+"""Fixtures: a PostGIS database per test run, a transaction per test, a live server.
+
+The database is real (PostGIS on the server in DATABASE_URL, in a database of
+its own named geoapp_test_<pid>), the pilot communities are loaded once and
+committed; tests that write use `db_session`, whose work is rolled back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from geoapp import create_app
+from geoapp.config import DEFAULT_DATABASE_URL, default_data_dir, normalise_database_url
+from geoapp.db import check_postgis, make_engine
+from geoapp.geo.katotth import load_codifier
+from geoapp.migrate import upgrade
+from geoapp.services.pilot import load_pilot
+
+DATA_DIR = default_data_dir()
+OSM_DIR = DATA_DIR / "boundaries" / "ukraine-osm"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh database for this run, migrated to head; dropped afterwards."""
+    base = make_url(normalise_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)))
+    name = f"geoapp_test_{os.getpid()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    check_postgis(engine)
+    upgrade(url)
+    with Session(engine) as sess:
+        load_pilot(sess, str(OSM_DIR), Path("/nonexistent"))
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str):
+    eng = make_engine(database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    return create_app({"DATABASE_URL": database_url, "TESTING": True})
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def db_session(engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test.
+
+    Services call commit(); here that only releases a savepoint.
+    """
+    conn = engine.connect()
+    outer = conn.begin()
+    sess = Session(bind=conn, join_transaction_mode="create_savepoint")
+    try:
+        yield sess
+    finally:
+        sess.close()
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def codifier() -> dict[str, tuple[str, str]]:
+    return load_codifier(str(DATA_DIR))
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The app served over HTTP on a free loopback port, for the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium with the flags this machine's closed network needs."""
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}

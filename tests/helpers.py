@@ -1,0 +1,42 @@
+"""Small builders for test input files and database snapshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# A square of about 1.4 km in Bucha hromada (lon/lat), and a second one beside it.
+SQUARE = [[30.20, 50.54], [30.22, 50.54], [30.22, 50.55], [30.20, 50.55], [30.20, 50.54]]
+SQUARE2 = [[30.23, 50.54], [30.25, 50.54], [30.25, 50.55], [30.23, 50.55], [30.23, 50.54]]
+CODE_A = "UA99000000000000001"
+CODE_B = "UA99000000000000002"
+
+
+def feature(coords: Any, code: str | None = CODE_A, gtype: str = "Polygon", **props: Any) -> dict:
+    """A GeoJSON feature with OSM-like properties."""
+    properties = {"name:uk": "Тестова громада", "admin_level": "7", **props}
+    if code is not None:
+        properties["katotth"] = code
+    geometry = None if coords is None else {"type": gtype, "coordinates": coords}
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+def write_geojson(path: Path, *features: dict) -> Path:
+    """Write a FeatureCollection."""
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": list(features)}))
+    return path
+
+
+def snapshot(session: Session) -> list[tuple]:
+    """Everything the loader could change, to compare before and after."""
+    return session.execute(
+        text(
+            "SELECT katotth, slug, name_uk, name_en, level::text, md5(ST_AsEWKB(geom)::text), "
+            "(SELECT count(*) FROM community_part p WHERE p.community_id = c.id) "
+            "FROM community c ORDER BY katotth"
+        )
+    ).all()
