@@ -1,7 +1,8 @@
 """geoapp: the community safety map of the Community Prosecutor pilot.
 
-`create_app` wires config -> database -> layers -> i18n -> blueprints
-(the `geoapp` command lives in geoapp.cli), in that order, so a bad layer file stops the start before any request.
+`create_app` wires config -> database -> layers -> i18n -> blueprints, in that
+order, so a bad layer file stops the start before any request.  The `geoapp`
+command lives in geoapp.cli.
 """
 
 from __future__ import annotations

@@ -83,17 +83,21 @@ def boundaries_load(
     files = expand_paths(paths)
     codifier = load_codifier(current_app.config["GEOAPP_DATA_DIR"])
     lvl = CommunityLevel(level) if level else None
-    failed = loaded = 0
+    failed = loaded = empty = 0
     with db.cli_session() as sess:
         bar = tqdm(files, unit="file", disable=len(files) < 5 or None, file=sys.stderr)
         for path in bar:
             report = load_file(sess, path, codifier, codes, lvl, encoding)
             loaded += report.loaded
-            failed += bool(report.error)
+            empty += report.no_polygons
+            failed += bool(report.error) and not report.no_polygons
             if report.error or len(files) < 5 or report.rejected or report.repairs:
                 tqdm.write(report.summary(), file=sys.stdout)
-    click.echo(f"{len(files)} file(s): {loaded} communities loaded, {failed} file(s) refused")
-    if failed:
+    click.echo(
+        f"{len(files)} file(s): {loaded} communities loaded, {failed} file(s) refused, "
+        f"{empty} file(s) without polygons"
+    )
+    if failed or not loaded:
         sys.exit(1)
 
 

@@ -21,7 +21,9 @@ def community(session, code):
 
 
 def geom(session, code):
-    wkb = session.scalar(text("SELECT ST_AsBinary(geom) FROM community WHERE katotth = :k"), {"k": code})
+    wkb = session.scalar(
+        text("SELECT ST_AsBinary(geom) FROM community WHERE katotth = :k"), {"k": code}
+    )
     return shapely.from_wkb(bytes(wkb))
 
 
@@ -46,7 +48,9 @@ def test_a_clean_file_loads_and_loading_again_changes_nothing(db_session, codifi
 
 def test_self_intersection_is_repaired_and_counted(db_session, codifier, tmp_path):
     bowtie = [[30.20, 50.54], [30.22, 50.55], [30.22, 50.54], [30.20, 50.55], [30.20, 50.54]]
-    report = load_file(db_session, write_geojson(tmp_path / "b.geojson", feature([bowtie])), codifier)
+    report = load_file(
+        db_session, write_geojson(tmp_path / "b.geojson", feature([bowtie])), codifier
+    )
     assert report.inserted == 1
     assert report.repairs["invalid polygon repaired (self-intersection)"] == 1
     g = geom(db_session, CODE_A)
@@ -55,7 +59,9 @@ def test_self_intersection_is_repaired_and_counted(db_session, codifier, tmp_pat
 
 def test_unclosed_ring_is_closed_and_counted(db_session, codifier, tmp_path):
     unclosed = SQUARE[:-1]
-    report = load_file(db_session, write_geojson(tmp_path / "u.geojson", feature([unclosed])), codifier)
+    report = load_file(
+        db_session, write_geojson(tmp_path / "u.geojson", feature([unclosed])), codifier
+    )
     assert report.inserted == 1
     assert report.repairs["unclosed ring closed"] == 1
     assert geom(db_session, CODE_A).area == pytest.approx(0.02 * 0.01)
@@ -71,7 +77,9 @@ def test_clockwise_ring_is_rewound(db_session, codifier, tmp_path):
 
 def test_swapped_coordinates_are_fixed_with_a_warning(db_session, codifier, tmp_path):
     swapped = [[y, x] for x, y in SQUARE]
-    report = load_file(db_session, write_geojson(tmp_path / "s.geojson", feature([swapped])), codifier)
+    report = load_file(
+        db_session, write_geojson(tmp_path / "s.geojson", feature([swapped])), codifier
+    )
     assert report.inserted == 1
     assert any("lat/lon order" in w for w in report.warnings)
     minx, miny, maxx, maxy = geom(db_session, CODE_A).bounds
@@ -80,7 +88,9 @@ def test_swapped_coordinates_are_fixed_with_a_warning(db_session, codifier, tmp_
 
 def test_three_d_coordinates_lose_z(db_session, codifier, tmp_path):
     square_z = [[x, y, 180.0] for x, y in SQUARE]
-    report = load_file(db_session, write_geojson(tmp_path / "z.geojson", feature([square_z])), codifier)
+    report = load_file(
+        db_session, write_geojson(tmp_path / "z.geojson", feature([square_z])), codifier
+    )
     assert report.repairs["Z coordinate dropped"] == 1
     assert not shapely.has_z(geom(db_session, CODE_A))
 
@@ -150,7 +160,9 @@ def test_duplicate_codes_in_one_file_refuse_the_whole_file(db_session, codifier,
 def test_coordinates_outside_ukraine_refuse_the_file(db_session, codifier, tmp_path):
     before = snapshot(db_session)
     far = [[x + 100, y] for x, y in SQUARE]
-    report = load_file(db_session, write_geojson(tmp_path / "far.geojson", feature([far])), codifier)
+    report = load_file(
+        db_session, write_geojson(tmp_path / "far.geojson", feature([far])), codifier
+    )
     assert "no geometry lies in Ukraine" in report.error
     assert snapshot(db_session) == before
 
@@ -210,7 +222,9 @@ def test_zipped_shapefile_and_geopackage(db_session, codifier, tmp_path):
 def test_katotth_and_level_filters(db_session, codifier):
     path = OSM_DIR / "kyyivska_oblast.buchanskyy_rayon.geojson"
     report = load_file(db_session, path, codifier, katotth=["UA32080150000035443"])
-    assert report.loaded == 1 and community(db_session, "UA32080150000035443").name_uk.startswith("Ірпін")
+    assert report.loaded == 1 and community(db_session, "UA32080150000035443").name_uk.startswith(
+        "Ірпін"
+    )
     report = load_file(db_session, path, codifier, level=CommunityLevel.RAION)
     assert report.loaded == 0 and sum(report.skipped.values()) > 12
 

@@ -37,6 +37,10 @@ class BoundaryFileError(ValueError):
     """The whole file cannot be loaded; the message is meant for the person loading it."""
 
 
+class NoPolygonsError(BoundaryFileError):
+    """The file is readable but holds no polygon (OSM folders have a few such files)."""
+
+
 @dataclass
 class Feature:
     """One usable polygon feature, in EPSG:4326."""
@@ -113,7 +117,9 @@ def _source_crs(path: Path, meta: dict, geoms: np.ndarray) -> CRS:
         try:
             return CRS.from_user_input(meta["crs"])
         except CRSError as exc:
-            raise BoundaryFileError(f"{path.name}: unknown coordinate system {meta['crs']}") from exc
+            raise BoundaryFileError(
+                f"{path.name}: unknown coordinate system {meta['crs']}"
+            ) from exc
     bounds = shapely.total_bounds(geoms)
     if np.all(np.abs(bounds) <= 180):
         return crsmod.WGS84
@@ -123,9 +129,7 @@ def _source_crs(path: Path, meta: dict, geoms: np.ndarray) -> CRS:
     )
 
 
-def read_boundaries(
-    path: str | Path, encoding: str | None = None, swap: str = "fix"
-) -> ParsedFile:
+def read_boundaries(path: str | Path, encoding: str | None = None, swap: str = "fix") -> ParsedFile:
     """Read every polygon feature of a file, repaired and in EPSG:4326.
 
     `swap` decides what happens to a file whose coordinates fit Ukraine only
@@ -161,14 +165,7 @@ def read_boundaries(
             raw.append((number, geom, repairs))
         _place_in_wgs84(path, meta, raw, parsed, swap)
 
-        def attr(key: str, row: int) -> Any:
-            if key not in idx:
-                return None
-            value = fields[idx[key]][row]
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                return None
-            return str(value).strip() or None
-
+        attr = _Attributes(fields, idx)
         for row, (num, geom, repairs) in enumerate(raw):
             code = attr("katotth", row)
             outcome = repair(geom, repairs)
@@ -192,13 +189,28 @@ def read_boundaries(
     if number == 0:
         raise BoundaryFileError(f"{path.name}: the file holds no features")
     if not parsed.features and not parsed.rejected:
-        raise BoundaryFileError(
+        raise NoPolygonsError(
             f"{path.name}: no polygon features (found: "
             + ", ".join(f"{n} × {k}" for k, n in parsed.skipped.items())
             + "); boundaries must be Polygon or MultiPolygon"
         )
     _refuse_duplicate_codes(path, parsed)
     return parsed
+
+
+class _Attributes:
+    """Look up a feature's attribute by its canonical key (katotth, name_uk, ...)."""
+
+    def __init__(self, fields: list, index: dict[str, int]) -> None:
+        self.fields, self.index = fields, index
+
+    def __call__(self, key: str, row: int) -> str | None:
+        if key not in self.index:
+            return None
+        value = self.fields[self.index[key]][row]
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None
+        return str(value).strip() or None
 
 
 def _place_in_wgs84(
@@ -226,8 +238,8 @@ def _place_in_wgs84(
         crsmod.within_ukraine(g.bounds) for g in polygonal
     ):
         raise BoundaryFileError(
-            f"{path.name}: no geometry lies in Ukraine (extent {', '.join(f'{b:.4g}' for b in bounds)}); "
-            "is the coordinate system right?"
+            f"{path.name}: no geometry lies in Ukraine "
+            f"(extent {', '.join(f'{b:.4g}' for b in bounds)}); is the coordinate system right?"
         )
     for i, geom in zip(present, geoms, strict=True):
         num, _, repairs = raw[i]

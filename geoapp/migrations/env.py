@@ -24,8 +24,8 @@ def run_migrations_online() -> None:
             include_object=alembic_helpers.include_object,
             process_revision_directives=alembic_helpers.writer,
             render_item=alembic_helpers.render_item,
-            include_name=lambda name, type_, _p: not (
-                type_ == "table" and name in {"spatial_ref_sys"}
+            include_name=lambda name, type_, _p: (
+                not (type_ == "table" and name in {"spatial_ref_sys"})
             ),
         )
         with context.begin_transaction():

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from geoapp import sql
 from geoapp.geo import crs as crsmod
 from geoapp.geo.katotth import is_valid_code, level_of
-from geoapp.geo.reader import READABLE_SUFFIXES, BoundaryFileError, Feature, read_boundaries
+from geoapp.geo.reader import (
+    READABLE_SUFFIXES,
+    BoundaryFileError,
+    Feature,
+    NoPolygonsError,
+    read_boundaries,
+)
 from geoapp.models.community import CommunityLevel
 
 
@@ -65,6 +71,7 @@ class LoadReport:
     rejected: list[tuple[int, str | None, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    no_polygons: bool = False  # readable, but nothing in it could be a boundary
 
     @property
     def loaded(self) -> int:
@@ -190,6 +197,7 @@ def load_file(
         parsed = read_boundaries(path, encoding=encoding)
     except BoundaryFileError as exc:
         report.error = str(exc)
+        report.no_polygons = isinstance(exc, NoPolygonsError)
         return report
     report.skipped.update(parsed.skipped)
     report.rejected.extend(parsed.rejected)

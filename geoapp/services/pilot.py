@@ -131,7 +131,9 @@ def load_pilot(session: Session, source: str, cache_dir: Path) -> LoadReport:
         if entry.file:
             geom, repairs = _boundary(entry, paths[entry.file])
         else:
-            report.warnings.append(f"{entry.slug}: no boundary in the open data; loaded without one")
+            report.warnings.append(
+                f"{entry.slug}: no boundary in the open data; loaded without one"
+            )
         report.repairs.update(repairs)
         rows.append(
             StagedCommunity(

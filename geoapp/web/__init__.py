@@ -19,13 +19,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202 - Flask response union
+    def http_error(exc: HTTPException):
         if _wants_problem():
             return problem(exc.code or 500, exc.name, exc.description or exc.name)
         return render_template("error.html", code=exc.code, name=exc.name), exc.code
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # noqa: ANN202
+    def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s", request.path)
         if _wants_problem():
             return problem(500, "Internal Server Error", "The server could not answer.")

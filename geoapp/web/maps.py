@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 
 import folium
-from folium.plugins import Fullscreen
 from flask import current_app, url_for
+from folium.plugins import Fullscreen
 from markupsafe import Markup
 
 from geoapp.layers import LayerSpec

@@ -34,7 +34,9 @@ def community(slug: str) -> str:
     summary = list_communities(sess, slug=slug)[0]
     spec = current_app.extensions["geoapp.layers"]["boundaries"]
     language = current_language()
-    boundary = boundary_geojson(sess, found.id, DISPLAY_TOLERANCE_M) if found.geom is not None else None
+    boundary = (
+        boundary_geojson(sess, found.id, DISPLAY_TOLERANCE_M) if found.geom is not None else None
+    )
     props = {
         "katotth": summary.katotth, "name_uk": summary.name_uk, "name_en": summary.name_en,
         "level": summary.level,
