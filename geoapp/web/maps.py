@@ -24,6 +24,16 @@ FALLBACK_CENTRES = {"sevastopol": (44.6166, 33.5254)}
 UKRAINE_CENTRE = (48.6, 31.2)
 
 
+class MetricScale(MacroElement):
+    """A scale bar in metres and kilometres only (folium's default adds miles)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 150}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+
+
 @dataclass(frozen=True)
 class RenderedMap:
     """The three pieces of a rendered map, safe to place in a template."""
@@ -63,7 +73,7 @@ def community_map(
         location=FALLBACK_CENTRES.get(community.slug, UKRAINE_CENTRE),
         zoom_start=10,
         tiles=None,
-        control_scale=True,
+        control_scale=False,
         prefer_canvas=False,
     )
     folium.TileLayer(
@@ -92,6 +102,7 @@ def community_map(
     if community.bbox:
         xmin, ymin, xmax, ymax = community.bbox
         m.fit_bounds([[ymin, xmin], [ymax, xmax]])
+    MetricScale().add_to(m)
     fullscreen = Fullscreen(title=labels["fullscreen"], title_cancel=labels["fullscreen_exit"])
     fullscreen.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
