@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass
 
 import folium
+from branca.element import MacroElement
 from flask import current_app, url_for
 from folium.plugins import Fullscreen
+from jinja2 import Template
 from markupsafe import Markup
 
 from geoapp.layers import LayerSpec
