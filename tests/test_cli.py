@@ -37,8 +37,8 @@ def test_pilot_reports_unchanged_on_a_second_load(run):
 
 def test_load_reports_and_filters(run, engine):
     try:
-        result = run("boundaries", "load", str(OSM_DIR / "kyyivska_oblast.buchanskyy_rayon.geojson"),
-                     "--katotth", IRPIN)  # fmt: skip
+        raion = OSM_DIR / "kyyivska_oblast.buchanskyy_rayon.geojson"
+        result = run("boundaries", "load", str(raion), "--katotth", IRPIN)
         assert result.exit_code == 0, result.output
         assert "loaded 1 (new 1" in result.output
         with engine.connect() as conn:
