@@ -179,6 +179,19 @@ def upsert_communities(session: Session, rows: Sequence[StagedCommunity]) -> tup
     return inserted, len(written) - inserted, len(rows) - len(written)
 
 
+def write_in_one_transaction(
+    session: Session, rows: Sequence[StagedCommunity], report: LoadReport
+) -> LoadReport:
+    """Upsert `rows` and commit, or roll everything back; fill the report's counts."""
+    try:
+        report.inserted, report.updated, report.unchanged = upsert_communities(session, rows)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return report
+
+
 def load_file(
     session: Session,
     path: str | Path,
@@ -203,10 +216,4 @@ def load_file(
     report.rejected.extend(parsed.rejected)
     report.warnings.extend(parsed.warnings)
     rows = stage_features(parsed.features, codifier, Path(path).name, report, katotth, level)
-    try:
-        report.inserted, report.updated, report.unchanged = upsert_communities(session, rows)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    return report
+    return write_in_one_transaction(session, rows, report)

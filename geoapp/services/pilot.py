@@ -23,7 +23,7 @@ from geoapp.config import PROJECT_ROOT
 from geoapp.geo.reader import BoundaryFileError, read_boundaries
 from geoapp.geo.repair import repair
 from geoapp.models.community import CommunityLevel
-from geoapp.services.boundaries import LoadReport, StagedCommunity, upsert_communities
+from geoapp.services.boundaries import LoadReport, StagedCommunity, write_in_one_transaction
 
 MANIFEST = PROJECT_ROOT / "data" / "boundaries" / "communities.toml"
 
@@ -143,10 +143,4 @@ def load_pilot(session: Session, source: str, cache_dir: Path) -> LoadReport:
                 pilot=True, metric_srid=entry.metric_srid,
             )
         )  # fmt: skip
-    try:
-        report.inserted, report.updated, report.unchanged = upsert_communities(session, rows)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    return report
+    return write_in_one_transaction(session, rows, report)
