@@ -7,6 +7,7 @@ and exits non-zero when something was refused, so scripts can rely on it.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from geoapp import db
 from geoapp.config import PROJECT_ROOT
 from geoapp.geo.katotth import load_codifier
 from geoapp.models.community import CommunityLevel
+from geoapp.models.user import Agency, Role
 from geoapp.services.boundaries import expand_paths, load_file
 from geoapp.services.pilot import PilotError, load_pilot
 
@@ -118,6 +120,145 @@ def boundaries_pilot(source: str | None) -> None:
         except PilotError as exc:
             raise click.ClickException(f"nothing loaded: {exc}") from exc
     click.echo(report.summary())
+
+
+def _community(sess, slug: str):
+    from geoapp.services.communities import get_by_slug
+
+    found = get_by_slug(sess, slug)
+    if found is None:
+        raise click.ClickException(f"no community '{slug}' (see /api/v1/communities)")
+    return found
+
+
+def _user(sess, email: str):
+    from geoapp.services.accounts import user_by_email
+
+    found = user_by_email(sess, email)
+    if found is None:
+        raise click.ClickException(f"no account for {email}")
+    return found
+
+
+ROLES = click.Choice([r.value for r in Role])
+
+
+@main.group("users")
+def users_group() -> None:
+    """Staff accounts and their roles per community."""
+
+
+@users_group.command("create")
+@click.argument("email")
+@click.option("--community", "slug", required=True, help="Community slug, e.g. bucha.")
+@click.option("--role", required=True, type=ROLES)
+@click.option("--name", default="", help="Full name (default: the email's local part).")
+@click.option("--agency", type=click.Choice([a.value for a in Agency]), default="prosecutor")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(
+    email: str, slug: str, role: str, name: str, agency: str, password_stdin: bool
+) -> None:
+    """Create a staff account with a role in one community.
+
+    Without --password-stdin a random password is generated and printed once.
+    """
+    from geoapp.services import accounts
+
+    generated = not password_stdin
+    password = secrets.token_urlsafe(12) if generated else sys.stdin.readline().rstrip("\n")
+    with db.cli_session() as sess:
+        community = _community(sess, slug)
+        try:
+            user = accounts.create_user(
+                sess, email, name or email.split("@")[0], Agency(agency), password
+            )
+        except accounts.AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+        accounts.grant(sess, user, community, Role(role), actor="cli")
+    click.echo(f"created {user.email}: {role} in {slug}")
+    if generated:
+        click.echo(f"password (shown once): {password}")
+    if Role(role) is Role.ADMIN:
+        click.echo("admins must set up two-step sign-in at their first sign-in (/staff/totp)")
+
+
+@users_group.command("grant")
+@click.argument("email")
+@click.option("--community", "slug", required=True)
+@click.option("--role", required=True, type=ROLES)
+@with_appcontext
+def users_grant(email: str, slug: str, role: str) -> None:
+    """Give an account a role in a community (replacing its previous role there)."""
+    from geoapp.services import accounts
+
+    with db.cli_session() as sess:
+        accounts.grant(sess, _user(sess, email), _community(sess, slug), Role(role), "cli")
+    click.echo(f"{email}: {role} in {slug}")
+
+
+@users_group.command("revoke")
+@click.argument("email")
+@click.option("--community", "slug", required=True)
+@with_appcontext
+def users_revoke(email: str, slug: str) -> None:
+    """Take away an account's role in a community."""
+    from geoapp.services import accounts
+
+    with db.cli_session() as sess:
+        if not accounts.revoke(sess, _user(sess, email), _community(sess, slug), "cli"):
+            raise click.ClickException(f"{email} has no role in {slug}")
+    click.echo(f"{email}: no role in {slug}")
+
+
+@users_group.command("disable")
+@click.argument("email")
+@with_appcontext
+def users_disable(email: str) -> None:
+    """Disable an account; its open sessions end at once."""
+    from geoapp.services import accounts
+
+    with db.cli_session() as sess:
+        accounts.disable(sess, _user(sess, email), "cli")
+    click.echo(f"{email}: disabled")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """Partner API tokens (read-only, per community, expiring)."""
+
+
+@tokens_group.command("create")
+@click.option("--partner", required=True, help="Who receives the token (NGO, media, agency).")
+@click.option("--community", "slugs", required=True, multiple=True)
+@click.option("--expires", "days", default=90, show_default=True, type=int, help="Days.")
+@with_appcontext
+def tokens_create(partner: str, slugs: tuple[str, ...], days: int) -> None:
+    """Create a token; it is printed once and only its hash is kept."""
+    from geoapp.services import tokens
+
+    with db.cli_session() as sess:
+        communities = [_community(sess, s) for s in slugs]
+        try:
+            token, row = tokens.create(sess, partner, communities, days, actor="cli")
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"token {row.id} for {row.partner}, expires {row.expires_at:%Y-%m-%d}")
+    click.echo("send it as 'Authorization: Bearer <token>'; it is shown only now:")
+    click.echo(token)
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+@with_appcontext
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its number."""
+    from geoapp.services import tokens
+
+    with db.cli_session() as sess:
+        if not tokens.revoke(sess, token_id, "cli"):
+            raise click.ClickException(f"no live token {token_id}")
+    click.echo(f"token {token_id} revoked")
 
 
 @main.command("serve")

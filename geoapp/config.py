@@ -58,4 +58,13 @@ def from_environment() -> dict[str, Any]:
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "GEOAPP_LANGUAGES": ("uk", "en"),
         "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,
+        # Cookies: Secure everywhere but local development over plain http (`make run`).
+        "SESSION_COOKIE_SECURE": env.get("GEOAPP_LOCAL_DEV") != "1",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # Failed sign-ins allowed per address and email; shared across workers through Redis.
+        "GEOAPP_SIGNIN_LIMIT": env.get("GEOAPP_SIGNIN_LIMIT", "5 per 15 minutes"),
+        "GEOAPP_LIMIT_PREFIX": env.get("GEOAPP_LIMIT_PREFIX", "geoapp"),
     }

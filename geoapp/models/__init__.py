@@ -4,8 +4,14 @@ Importing this package registers every table on `Base.metadata`, which Alembic
 reads when autogenerating migrations.
 """
 
+from geoapp.models.audit import AuditEvent
 from geoapp.models.base import Base
 from geoapp.models.category import Category
 from geoapp.models.community import Community, CommunityLevel, CommunityPart
+from geoapp.models.token import ApiToken
+from geoapp.models.user import Agency, LoginSession, Membership, Role, User
 
-__all__ = ["Base", "Category", "Community", "CommunityLevel", "CommunityPart"]
+__all__ = [
+    "Agency", "ApiToken", "AuditEvent", "Base", "Category", "Community", "CommunityLevel",
+    "CommunityPart", "LoginSession", "Membership", "Role", "User",
+]  # fmt: skip

@@ -18,6 +18,7 @@ from geoapp.models.community import Community
 class CommunitySummary:
     """What a list of communities shows: identity, extent and whether a boundary exists."""
 
+    id: int
     slug: str
     katotth: str
     name_uk: str
@@ -31,13 +32,16 @@ class CommunitySummary:
 
 
 def list_communities(
-    session: Session, pilot_only: bool = False, slug: str | None = None
+    session: Session,
+    pilot_only: bool = False,
+    slug: str | None = None,
+    ids: list[int] | None = None,
 ) -> list[CommunitySummary]:
     """Communities with bbox and area, pilot communities first, then by name."""
-    params = {"pilot_only": pilot_only, "slug": slug}
+    params = {"pilot_only": pilot_only, "slug": slug, "ids": ids}
     return [
         CommunitySummary(
-            r.slug, r.katotth, r.name_uk, r.name_en, r.level, r.office, r.office_en, r.pilot,
+            r.id, r.slug, r.katotth, r.name_uk, r.name_en, r.level, r.office, r.office_en, r.pilot,
             (r.xmin, r.ymin, r.xmax, r.ymax) if r.xmin is not None else None, r.area_km2,
         )
         for r in session.execute(sql.load("community_list"), params)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from geoapp.web import api, public
+from geoapp.web import api, auth, public, security, staff
 from geoapp.web.problems import problem
 
 
@@ -14,9 +15,19 @@ def _wants_problem() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprints and the error pages (HTML for people, RFC 9457 for the API)."""
+    """Register security, blueprints and error pages (HTML for people, RFC 9457 for the API)."""
+    security.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
+    security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
+
+    @app.context_processor
+    def role_names() -> dict:
+        names = {"viewer": _("viewer"), "analyst": _("analyst"),
+                 "coordinator": _("coordinator"), "admin": _("administrator")}  # fmt: skip
+        return {"role_names": names}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -38,7 +38,11 @@ def communities() -> Response:
     """Every community with its bbox and whether it has a boundary; `?pilot=1` for the pilots."""
     pilot_only = request.args.get("pilot") in ("1", "true")
     items = [
-        {**asdict(c), "bbox": list(c.bbox) if c.bbox else None, "has_boundary": c.bbox is not None}
+        {
+            **{k: v for k, v in asdict(c).items() if k != "id"},
+            "bbox": list(c.bbox) if c.bbox else None,
+            "has_boundary": c.bbox is not None,
+        }
         for c in list_communities(db.session(), pilot_only=pilot_only)
     ]
     return jsonify({"communities": items, "count": len(items)})

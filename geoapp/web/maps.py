@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from geoapp.layers import LayerSpec
 from geoapp.services.communities import CommunitySummary
+from geoapp.web.security import add_nonce
 
 # Where the map opens when a community has no boundary (Sevastopol).
 FALLBACK_CENTRES = {"sevastopol": (44.6166, 33.5254)}
@@ -112,7 +113,7 @@ def community_map(
     root = m.get_root()
     root.render()
     return RenderedMap(
-        head=Markup(root.header.render()),
-        body=Markup(root.html.render()),
+        head=Markup(add_nonce(root.header.render())),
+        body=Markup(add_nonce(root.html.render())),
         script=Markup(root.script.render()),
     )

@@ -1,0 +1,71 @@
+"""Record audit events: the trace a prosecutor could rely on.
+
+Details are scrubbed of anything that looks like a secret before they are
+written, so a careless caller cannot put a password or a token in the trail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from geoapp.models.audit import AuditEvent
+
+SECRET_KEYS = ("password", "token", "secret", "totp", "csrf")
+
+
+def scrub(details: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys that name secrets; keep the rest as given."""
+    return {k: v for k, v in details.items() if not any(s in k.lower() for s in SECRET_KEYS)}
+
+
+def record(
+    session: Session,
+    action: str,
+    actor: str,
+    *,
+    actor_id: int | None = None,
+    community_id: int | None = None,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    client_addr: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one event to the session (the caller's transaction commits it)."""
+    event = AuditEvent(
+        action=action, actor=actor, actor_id=actor_id, community_id=community_id,
+        object_type=object_type, object_id=None if object_id is None else str(object_id),
+        client_addr=client_addr, details=scrub(details or {}),
+    )  # fmt: skip
+    session.add(event)
+    return event
+
+
+def search(
+    session: Session,
+    community_ids: list[int] | None,
+    action: str | None = None,
+    actor: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> tuple[list[AuditEvent], int]:
+    """Events, newest first, filtered; `community_ids` None means all communities.
+
+    Events without a community (sign-ins) are included for every admin.
+    """
+    query = select(AuditEvent)
+    if community_ids is not None:
+        query = query.where(
+            AuditEvent.community_id.in_(community_ids) | AuditEvent.community_id.is_(None)
+        )
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if actor:
+        query = query.where(AuditEvent.actor.ilike(f"%{actor}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total

@@ -1,0 +1,117 @@
+"""Security plumbing: CSRF, sign-in throttling, login sessions, response headers.
+
+The Content-Security-Policy allows scripts and styles only from the app and
+from elements carrying this response's nonce, so no inline script can run
+unless the app wrote it; pages loaded from elsewhere cannot frame ours.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin
+from flask_wtf.csrf import CSRFProtect
+
+from geoapp import db
+from geoapp.models.user import LoginSession, Role, User
+from geoapp.services import accounts
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address)
+
+
+class StaffUser(UserMixin):
+    """The signed-in person as Flask-Login sees them: a user and one login session."""
+
+    def __init__(self, login: LoginSession) -> None:
+        self.login = login
+        self.user: User = login.user
+
+    def get_id(self) -> str:
+        """The login session's id: all the cookie carries."""
+        return self.login.id
+
+    def role_in(self, community_id: int) -> Role | None:
+        """The user's role in a community, or None for a stranger."""
+        for m in self.user.memberships:
+            if m.community_id == community_id:
+                return m.role
+        return None
+
+    @property
+    def community_ids(self) -> list[int]:
+        """The communities this user belongs to."""
+        return [m.community_id for m in self.user.memberships]
+
+    @property
+    def must_enrol_totp(self) -> bool:
+        """Admins without a second factor may do nothing else until they set one up."""
+        return accounts.is_admin_anywhere(self.user) and not self.user.totp_secret
+
+
+@login_manager.user_loader
+def _load(session_id: str) -> StaffUser | None:
+    login = accounts.active_session(db.session(), session_id)
+    return StaffUser(login) if login else None
+
+
+def csp_nonce() -> str:
+    """The response's nonce for the <script> and <style> elements the app writes."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+_TAG = re.compile(r"<(script|style)(?=[\s>])")
+
+
+def add_nonce(html: str) -> str:
+    """Give every <script> and <style> in generated markup (folium's) this response's nonce."""
+    return _TAG.sub(lambda m: f'<{m.group(1)} nonce="{csp_nonce()}"', html)
+
+
+def _tile_origin(url: str) -> str:
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if response.mimetype == "text/html":
+        nonce = csp_nonce()
+        tiles = _tile_origin(current_app.config["GEOAPP_TILE_URL"])
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            f"style-src 'self' 'nonce-{nonce}'; "
+            f"img-src 'self' data: {tiles}; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'"
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = "no-store"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Install CSRF protection, the limiter (Redis when configured), login and headers."""
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["GEOAPP_LIMIT_PREFIX"])
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    app.after_request(_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
