@@ -8,10 +8,13 @@ committed; tests that write use `db_session`, whose work is rolled back.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -23,6 +26,9 @@ from geoapp.config import DEFAULT_DATABASE_URL, default_data_dir, normalise_data
 from geoapp.db import check_postgis, make_engine
 from geoapp.geo.katotth import load_codifier
 from geoapp.migrate import upgrade
+from geoapp.models.user import Agency, Role
+from geoapp.services import accounts
+from geoapp.services.communities import get_by_slug
 from geoapp.services.pilot import load_pilot
 
 DATA_DIR = default_data_dir()
@@ -65,9 +71,27 @@ def engine(database_url: str):
     eng.dispose()
 
 
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+LIMIT_PREFIX = f"geoapp-test-{os.getpid()}"
+
+
+def app_config(database_url: str, **extra: object) -> dict[str, object]:
+    """Settings for an app under test: its own database, Redis limits under a run prefix."""
+    return {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "REDIS_URL": REDIS_URL,
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "GEOAPP_LIMIT_PREFIX": LIMIT_PREFIX,
+        "SESSION_COOKIE_SECURE": False,
+        **extra,
+    }
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str):
-    return create_app({"DATABASE_URL": database_url, "TESTING": True})
+    return create_app(app_config(database_url))
 
 
 @pytest.fixture()
@@ -95,6 +119,81 @@ def db_session(engine) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def codifier() -> dict[str, tuple[str, str]]:
     return load_codifier(str(DATA_DIR))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A staff member the tests sign in as."""
+
+    email: str
+    password: str
+    totp_secret: str | None = None
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.totp_secret).now() if self.totp_secret else ""
+
+
+OWN, OTHER = "bucha", "bolhrad"
+
+
+@pytest.fixture(scope="session")
+def staff(engine) -> dict[str, Person]:
+    """One member of Bucha per role (the admin with TOTP), and a coordinator of two others."""
+    people: dict[str, Person] = {}
+    with Session(engine) as sess:
+        bucha = get_by_slug(sess, OWN)
+        for role in Role:
+            person = Person(
+                f"{role.value}@bucha.test",
+                f"correct horse {role.value} battery",
+                pyotp.random_base32() if role is Role.ADMIN else None,
+            )
+            user = accounts.create_user(
+                sess,
+                person.email,
+                f"Test {role.value}",
+                Agency.PROSECUTOR,
+                person.password,
+                actor="test",
+            )
+            user.totp_secret = person.totp_secret
+            accounts.grant(sess, user, bucha, role, actor="test")
+            people[role.value] = person
+        olena = Person("olena@lviv.test", "Olena's long passphrase", pyotp.random_base32())
+        user = accounts.create_user(
+            sess, olena.email, "Олена Коваль", Agency.PROSECUTOR, olena.password, actor="test"
+        )
+        user.totp_secret = olena.totp_secret
+        for slug in ("lviv-halytskyi", OTHER):
+            accounts.grant(sess, user, get_by_slug(sess, slug), Role.COORDINATOR, actor="test")
+        people["olena"] = olena
+    return people
+
+
+CSRF_RE = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
+
+
+def csrf_from(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1) or found.group(2)
+
+
+def sign_in(client, person: Person, password: str | None = None):
+    """Sign in through the real form (CSRF token and all); return the response."""
+    token = csrf_from(client.get("/staff/login").get_data(as_text=True))
+    return client.post(
+        "/staff/login",
+        data={
+            "email": person.email,
+            "password": password or person.password,
+            "totp": person.code(),
+            "csrf_token": token,
+        },
+    )
 
 
 @pytest.fixture(scope="session")

@@ -66,9 +66,13 @@ def test_boundary_layer_of_sevastopol_is_empty(client):
 
 
 @pytest.mark.parametrize(
-    "url", ["/api/v1/communities/atlantis/layers/boundaries.geojson",
-            "/api/v1/communities/bucha/layers/secret.geojson", "/api/v1/nothing"],
-)  # fmt: skip
+    "url",
+    [
+        "/api/v1/communities/atlantis/layers/boundaries.geojson",
+        "/api/v1/communities/bucha/layers/secret.geojson",
+        "/api/v1/nothing",
+    ],
+)
 def test_unknown_things_are_404_problems(client, url):
     resp = client.get(url)
     assert resp.status_code == 404 and resp.mimetype == "application/problem+json"

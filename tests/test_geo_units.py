@@ -13,12 +13,18 @@ from geoapp.models import CommunityLevel
 @pytest.mark.parametrize(
     ("uk", "latin"),
     [
-        ("Болград", "Bolhrad"), ("Згурівка", "Zghurivka"), ("Яготин", "Yahotyn"),
-        ("Короп'є", "Koropie"), ("Їжакевич", "Yizhakevych"), ("Щорс", "Shchors"),
-        ("Юрій Ярема", "Yurii Yarema"), ("Галицький район", "Halytskyi raion"),
-        ("Біла Церква", "Bila Tserkva"), ("вул. Личаківська", "vul. Lychakivska"),
+        ("Болград", "Bolhrad"),
+        ("Згурівка", "Zghurivka"),
+        ("Яготин", "Yahotyn"),
+        ("Короп'є", "Koropie"),
+        ("Їжакевич", "Yizhakevych"),
+        ("Щорс", "Shchors"),
+        ("Юрій Ярема", "Yurii Yarema"),
+        ("Галицький район", "Halytskyi raion"),
+        ("Біла Церква", "Bila Tserkva"),
+        ("вул. Личаківська", "vul. Lychakivska"),
     ],
-)  # fmt: skip
+)
 def test_official_transliteration(uk, latin):
     assert transliterate(uk) == latin
 

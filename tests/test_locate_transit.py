@@ -37,8 +37,10 @@ def test_transit_stops_fall_in_their_district(db_session, codifier):
             agree += 1
     inside = len(stops) - outside
     rate = agree / inside
-    print(f"\ntransit stops: {len(stops)}, inside Lviv's districts {inside}, "
-          f"agreeing with stop_region {agree} ({rate:.1%}), outside {outside}")  # fmt: skip
+    print(
+        f"\ntransit stops: {len(stops)}, inside Lviv's districts {inside}, "
+        f"agreeing with stop_region {agree} ({rate:.1%}), outside {outside}"
+    )
     assert inside > 0.8 * len(stops)
     assert rate >= AGREEMENT_FLOOR
 

@@ -1,0 +1,120 @@
+"""Every staff and API route, tried as every role, in its own and another community.
+
+The routes come from the app's URL map, so a new route is covered without
+touching this file; a staff route that declares no access rule fails here.
+Expected: signed out -> 302 to sign-in; a stranger to the community -> 404
+(existence not confirmed); a member below the route's role -> 403; else 200.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from geoapp.models.user import Role
+from geoapp.web.access import ADMIN_ANYWHERE, SIGNED_IN
+from tests.conftest import OTHER, OWN, sign_in
+
+PERSONAS = ["anonymous", *(r.value for r in Role)]
+SAMPLE_ARGS = {"slug": None, "layer": "boundaries"}
+SAMPLE_QUERY = {"api.locate_point": "?lon=30.22&lat=50.55"}
+PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purpose
+
+
+def _routes(app) -> list[tuple[str, object, str]]:
+    """(endpoint, access rule, URL template) for every GET route under /staff and /api."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(("/staff", "/api")) or "GET" not in rule.methods:
+            continue
+        view = app.view_functions[rule.endpoint]
+        access = getattr(view, "access", None)
+        if rule.rule.startswith("/staff") and rule.endpoint not in PUBLIC_ENDPOINTS:
+            assert access is not None, f"{rule.rule} declares no access rule"
+        out.append((rule.endpoint, access, rule.rule))
+    return out
+
+
+def _url(template: str, slug: str) -> str:
+    url = template
+    for name, sample in SAMPLE_ARGS.items():
+        url = url.replace(f"<{name}>", sample or slug)
+    assert "<" not in url, f"no sample value for {url}"
+    return url
+
+
+def _expected(access: object, persona: str, own: bool) -> int:
+    if access is None:
+        return 200
+    if persona == "anonymous":
+        return 302
+    if access == SIGNED_IN:
+        return 200
+    if access == ADMIN_ANYWHERE:
+        return 200 if persona == "admin" else 403
+    assert isinstance(access, Role)
+    if not own:
+        return 404
+    return 200 if Role(persona).rank >= access.rank else 403
+
+
+@pytest.fixture(scope="module")
+def clients(app, staff):
+    out = {"anonymous": app.test_client()}
+    for role in Role:
+        client = app.test_client()
+        assert sign_in(client, staff[role.value]).status_code == 302
+        out[role.value] = client
+    return out
+
+
+def test_access_matrix_has_no_mismatch(app, clients):
+    mismatches, tried = [], 0
+    for endpoint, access, template in _routes(app):
+        communities = [(OWN, True), (OTHER, False)] if "<slug>" in template else [(OWN, True)]
+        for slug, own in communities:
+            url = _url(template, slug) + SAMPLE_QUERY.get(endpoint, "")
+            for persona in PERSONAS:
+                resp = clients[persona].get(url)
+                tried += 1
+                want = _expected(access, persona, own)
+                if resp.status_code != want:
+                    mismatches.append(f"{persona:12} {url}: {resp.status_code}, expected {want}")
+                if resp.status_code == 302:
+                    assert "/staff/login" in resp.headers["Location"]
+    print(f"\naccess matrix: {tried} requests, {len(mismatches)} mismatches")
+    assert not mismatches, "\n".join(mismatches)
+    assert tried >= 40
+
+
+def test_unknown_community_is_404_for_members_too(clients):
+    for persona in ("viewer", "admin"):
+        assert clients[persona].get("/staff/c/atlantis/").status_code == 404
+
+
+def test_security_headers_on_every_html_response(app, clients):
+    urls = [
+        "/",
+        "/c/bucha",
+        "/c/atlantis",
+        "/staff/login",
+        "/staff/",
+        "/staff/c/bucha/",
+        "/staff/audit",
+        "/staff/password",
+    ]
+    for persona in ("anonymous", "admin"):
+        for url in urls:
+            resp = clients[persona].get(url)
+            if resp.mimetype != "text/html":
+                continue
+            csp = resp.headers.get("Content-Security-Policy", "")
+            assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp, url
+            assert "script-src 'self' 'nonce-" in csp, url
+            assert resp.headers["X-Content-Type-Options"] == "nosniff", url
+            assert resp.headers["Referrer-Policy"], url
+            assert "Strict-Transport-Security" not in resp.headers  # plain http here
+
+
+def test_hsts_over_https(clients):
+    resp = clients["anonymous"].get("/", base_url="https://localhost")
+    assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
