@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 import pytest
@@ -41,3 +42,34 @@ def test_the_map_is_usable_on_a_phone(browser, live_server):
     map_box = page.locator(".folium-map").bounding_box()
     assert map_box and map_box["height"] > 400
     context.close()
+
+
+def test_coordinator_signs_in_sees_her_communities_and_signs_out(browser, live_server, staff):
+    olena = staff["olena"]
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{live_server}/staff/")
+    expect(page).to_have_url(re.compile(r"/staff/login"))
+    page.get_by_label("Електронна пошта").fill(olena.email)
+    page.get_by_label("Пароль").fill(olena.password)
+    page.get_by_label("Код із застосунку автентифікації").fill(olena.code())
+    page.get_by_role("button", name="Увійти").click()
+    expect(page.get_by_role("heading", name="Мої громади")).to_be_visible()
+    listed = page.locator("ul.communities li a").all_inner_texts()
+    assert sorted(listed) == [
+        "Болградська міська територіальна громада",
+        "Галицький район м. Львова",
+    ]
+    expect(page.locator("ul.communities")).not_to_contain_text("Буча")
+    page.get_by_role("link", name="Галицький район м. Львова").click()
+    expect(page.get_by_text("координатор")).to_be_visible()
+    old_cookies = context.cookies()
+    page.get_by_role("button", name="Вийти").click()
+    expect(page.get_by_text("Ви вийшли з системи.")).to_be_visible()
+    context.close()
+    replay = browser.new_context()
+    replay.add_cookies(old_cookies)
+    page = replay.new_page()
+    page.goto(f"{live_server}/staff/")
+    expect(page).to_have_url(re.compile(r"/staff/login"))
+    replay.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from geoapp.cli import main
+from geoapp.services import tokens
 from tests.conftest import OSM_DIR
 from tests.helpers import SQUARE, feature, write_geojson
 
@@ -20,6 +22,7 @@ def run(database_url):
     def invoke(*args: str):
         return runner.invoke(main, list(args), env={"DATABASE_URL": database_url})
 
+    invoke.database_url = database_url
     return invoke
 
 
@@ -57,3 +60,101 @@ def test_a_refused_file_exits_non_zero_with_the_reason(run, tmp_path):
     assert result.exit_code == 1
     assert "NOT LOADED" in result.output and "more than once" in result.output
     assert "Traceback" not in result.output
+
+
+def test_users_create_grant_revoke_disable(run, engine):
+    email = "cli.user@bolhrad.test"
+    result = CliRunner().invoke(
+        main,
+        [
+            "users",
+            "create",
+            email,
+            "--community",
+            "bolhrad",
+            "--role",
+            "analyst",
+            "--password-stdin",
+            "--name",
+            "Іван Петренко",
+            "--agency",
+            "police",
+        ],
+        input="a sufficiently long password\n",
+        env={"DATABASE_URL": run.database_url},
+    )
+    assert result.exit_code == 0, result.output
+    assert "a sufficiently long password" not in result.output
+    again = run("users", "create", email, "--community", "bolhrad", "--role", "viewer")
+    assert again.exit_code == 1 and "exists already" in again.output
+    assert run("users", "grant", email, "--community", "bucha", "--role", "viewer").exit_code == 0
+    assert run("users", "revoke", email, "--community", "bucha").exit_code == 0
+    assert run("users", "revoke", email, "--community", "bucha").exit_code == 1
+    assert run("users", "disable", email).exit_code == 0
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT u.active, array_agg(m.role::text) AS roles FROM app_user u "
+                "JOIN membership m ON m.user_id = u.id WHERE u.email = :e GROUP BY u.active"
+            ),
+            {"e": email},
+        ).one()
+        actions = conn.scalars(
+            text("SELECT action FROM audit_event WHERE actor = 'cli' ORDER BY id")
+        ).all()
+    assert row.active is False and row.roles == ["analyst"]
+    assert {"user.create", "role.grant", "role.revoke", "user.disable"} <= set(actions)
+
+
+def test_generated_password_is_printed_once(run):
+    result = run("users", "create", "gen@bucha.test", "--community", "bucha", "--role", "admin")
+    assert result.exit_code == 0
+    assert "password (shown once):" in result.output and "two-step sign-in" in result.output
+
+
+def test_unknown_community_and_short_password_are_refused(run):
+    assert (
+        "no community 'atlantis'"
+        in run("users", "create", "x@y.test", "--community", "atlantis", "--role", "viewer").output
+    )
+    short = CliRunner().invoke(
+        main,
+        [
+            "users",
+            "create",
+            "short@bucha.test",
+            "--community",
+            "bucha",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        input="short\n",
+        env={"DATABASE_URL": run.database_url},
+    )
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+
+
+def test_tokens_are_shown_once_and_stored_hashed(run, engine):
+    result = run(
+        "tokens", "create", "--partner", "ZMINA", "--community", "bucha", "--expires", "30"
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    assert token.startswith("gp_") and len(token) > 40
+    with Session(engine) as sess:
+        row = tokens.verify(sess, token)
+        assert row is not None and [c.slug for c in row.communities] == ["bucha"]
+        stored = sess.execute(
+            text("SELECT token_hash, prefix FROM api_token WHERE id = :i"), {"i": row.id}
+        ).one()
+    assert token not in stored.token_hash and stored.prefix == token[:9]
+    assert run("tokens", "revoke", str(row.id)).exit_code == 0
+    with Session(engine) as sess:
+        assert tokens.verify(sess, token) is None
+    assert (
+        run(
+            "tokens", "create", "--partner", "X", "--community", "bucha", "--expires", "0"
+        ).exit_code
+        == 1
+    )

@@ -92,11 +92,12 @@ def revoke(session: Session, user: User, community: Community, actor: str) -> bo
     )
     if current is None:
         return False
+    role = current.role
     session.delete(current)
     session.flush()
     session.refresh(user)
     audit.record(session, "role.revoke", actor, community_id=community.id, object_type="user",
-                 object_id=user.id, details={"role": current.role.value})  # fmt: skip
+                 object_id=user.id, details={"role": role.value})  # fmt: skip
     session.commit()
     return True
 

@@ -1,0 +1,85 @@
+"""Sign-in throttling holds across processes: two servers, one limit, kept in Redis."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import requests
+
+from geoapp.config import PROJECT_ROOT
+from tests.conftest import REDIS_URL, csrf_from
+
+LIMIT = 3
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def two_servers(database_url):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "GEOAPP_LIMIT_PREFIX": f"throttle-{uuid.uuid4().hex}",
+        "GEOAPP_LOCAL_DEV": "1",
+        "GEOAPP_SIGNIN_LIMIT": f"{LIMIT} per 10 minutes",
+        "SECRET_KEY": "throttle-test",
+    }
+    ports = [_free_port(), _free_port()]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.serve_app", str(p)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for p in ports
+    ]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    deadline = time.monotonic() + 30
+    for url in urls:
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "test servers did not start"
+            time.sleep(0.2)
+    yield urls
+    for proc in procs:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _attempt(base: str, email: str, password: str) -> int:
+    with requests.Session() as http:
+        token = csrf_from(http.get(f"{base}/staff/login", timeout=5).text)
+        resp = http.post(
+            f"{base}/staff/login",
+            timeout=5,
+            allow_redirects=False,
+            data={"email": email, "password": password, "csrf_token": token},
+        )
+        return resp.status_code
+
+
+def test_failed_sign_ins_are_limited_across_two_processes(two_servers, staff):
+    a, b = two_servers
+    victim = staff["viewer"].email
+    statuses = [_attempt([a, b][i % 2], victim, f"guess {i}") for i in range(LIMIT)]
+    assert statuses == [401] * LIMIT
+    assert _attempt(b if LIMIT % 2 else a, victim, "one more guess") == 429
+    assert _attempt(a, victim, staff["viewer"].password) == 429  # refused even when right
+    assert _attempt(a, staff["analyst"].email, "wrong") == 401  # another account is not locked
