@@ -55,6 +55,7 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_TILE_ATTRIBUTION": env.get("GEOAPP_TILE_ATTRIBUTION", DEFAULT_TILE_ATTRIBUTION),
         "GEOAPP_LAYERS_DIR": env.get("GEOAPP_LAYERS_DIR", str(PROJECT_ROOT / "layers")),
         "BABEL_DEFAULT_LOCALE": "uk",
+        "BABEL_DEFAULT_TIMEZONE": env.get("GEOAPP_TIMEZONE", "Europe/Kyiv"),
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
         "GEOAPP_LANGUAGES": ("uk", "en"),
         "MAX_CONTENT_LENGTH": 60 * 1024 * 1024,

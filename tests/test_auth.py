@@ -83,6 +83,11 @@ def test_admins_must_enrol_totp_before_anything_else(app, engine):
     resp = client.get("/staff/c/bucha/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/staff/totp")
     page = client.get("/staff/totp").get_data(as_text=True)
+    leaving = app.test_client()  # may sign out without enrolling
+    sign_in(leaving, person)
+    token = csrf_from(leaving.get("/staff/totp").get_data(as_text=True))
+    out = leaving.post("/staff/logout", data={"csrf_token": token})
+    assert out.status_code == 302 and out.headers["Location"].endswith("/staff/login")
     secret = page.split('id="totp-secret">')[1].split("<")[0]
     token = csrf_from(page)
     assert (

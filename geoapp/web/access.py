@@ -21,6 +21,8 @@ from geoapp.services.communities import get_by_slug
 
 F = TypeVar("F", bound=Callable[..., Any])
 SIGNED_IN = "signed_in"
+# What an admin without a second factor may still do: set it up, or leave.
+ENROL_ALLOWED = {"auth.totp", "auth.logout"}
 ADMIN_ANYWHERE = "admin_anywhere"
 
 
@@ -28,7 +30,7 @@ def _gate() -> Any | None:
     """Common checks: signed in, and the second factor set up where required."""
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if current_user.must_enrol_totp and request.endpoint != "auth.totp":
+    if current_user.must_enrol_totp and request.endpoint not in ENROL_ALLOWED:
         return redirect(url_for("auth.totp"))
     return None
 

@@ -44,5 +44,7 @@ def audit_log() -> str:
         db.session(), admin_of, form.action.data or None, form.actor.data or None,
         limit=PAGE, offset=(page - 1) * PAGE,
     )  # fmt: skip
+    ids = sorted({e.community_id for e in events if e.community_id is not None})
+    names = {c.id: c for c in list_communities(db.session(), ids=ids)} if ids else {}
     return render_template("staff/audit.html", form=form, events=events, total=total, page=page,
-                           pages=max((total + PAGE - 1) // PAGE, 1))  # fmt: skip
+                           pages=max((total + PAGE - 1) // PAGE, 1), names=names)  # fmt: skip
