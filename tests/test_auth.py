@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import pyotp
 import pytest
@@ -192,3 +193,15 @@ def test_no_password_or_token_in_logs_or_audit(app, engine, staff, caplog):
     for secret in secrets_:
         assert secret not in caplog.text and secret not in trail and secret not in stored
     assert hashes[0].startswith("$argon2id$")
+
+
+def test_admin_filters_the_audit_trail(app, engine, staff):
+    person = _new_person(engine, "audited@bucha.test")
+    sign_in(app.test_client(), person, password="definitely wrong")
+    admin = app.test_client()
+    sign_in(admin, staff["admin"])
+    html = admin.get("/staff/audit?action=sign_in.failure&actor=audited").get_data(as_text=True)
+    assert "audited@bucha.test" in html and "sign_in.failure" in html
+    assert "sign_in.success" not in html
+    assert "1 подія" in html  # Ukrainian plural
+    assert re.search(r"\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d", html)
