@@ -35,7 +35,7 @@ translations: $(STAMP_PY)  ## re-extract strings into the .po catalogue after ch
 run: setup
 run: export GEOAPP_LOCAL_DEV = 1
 	export $(DB) && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
-	  && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000
+	  && $(BIN)/geoapp demo && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000
 
 test: setup
 	$(BIN)/ruff check .

@@ -261,6 +261,17 @@ def tokens_revoke(token_id: int) -> None:
     click.echo(f"token {token_id} revoked")
 
 
+@main.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Prepare the local demo: a coordinator of every pilot community, with a new password."""
+    from geoapp.services.demo import ensure_demo_staff
+
+    with db.cli_session() as sess:
+        email, password = ensure_demo_staff(sess)
+    click.echo(f"demo staff sign-in: http://127.0.0.1:5000/staff/login  {email}  {password}")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.cli import main
 from geoapp.services import tokens
-from tests.conftest import OSM_DIR
+from tests.conftest import OSM_DIR, Person, sign_in
 from tests.helpers import SQUARE, feature, write_geojson
 
 IRPIN = "UA32080150000035443"
@@ -158,3 +158,18 @@ def test_tokens_are_shown_once_and_stored_hashed(run, engine):
         ).exit_code
         == 1
     )
+
+
+def test_demo_prints_a_working_login_and_rekeys_on_each_run(run, app):
+    first = run("demo")
+    assert first.exit_code == 0, first.output
+    email, password = first.output.split()[-2:]
+    second = run("demo")
+    new_password = second.output.split()[-1]
+    assert new_password != password
+    client = app.test_client()
+    assert sign_in(client, Person(email, password)).status_code == 401  # the old one is gone
+    assert sign_in(client, Person(email, new_password)).status_code == 302
+    html = client.get("/staff/").get_data(as_text=True)
+    for name in ("Бучанська", "Болградська", "Галицький", "Автономна Республіка Крим"):
+        assert name in html

@@ -215,6 +215,16 @@ def change_password(
     session.commit()
 
 
+def reset_password(session: Session, user: User, new: str, actor: str) -> None:
+    """Set a password without knowing the old one (admins, the demo); ends all sessions."""
+    check_password_strength(new)
+    user.password_hash = _hasher.hash(new)
+    user.active = True
+    end_all_sessions(session, user.id)
+    audit.record(session, "password.reset", actor, object_type="user", object_id=user.id)
+    session.commit()
+
+
 def new_totp_secret() -> str:
     """A fresh base32 secret for an authenticator app."""
     return pyotp.random_base32()
