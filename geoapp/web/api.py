@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from geoapp import db, privacy
-from geoapp.services.communities import boundary_geojson, get_by_slug, list_communities
+from geoapp.services.communities import boundary_geojson, list_communities, summary_by_slug
 from geoapp.services.locate import locate
 from geoapp.web.problems import problem
 
@@ -69,15 +69,13 @@ def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
     if spec is None or not privacy.may_see(spec, "public"):
         return problem(404, "Not Found", f"no layer '{layer}'")
     sess = db.session()
-    found = get_by_slug(sess, slug)
+    found = summary_by_slug(sess, slug)
     if found is None:
         return problem(404, "Not Found", f"no community '{slug}'")
-    props = {"katotth": found.katotth, "name_uk": found.name_uk, "name_en": found.name_en,
-             "level": found.level.value}  # fmt: skip
-    geometry = boundary_geojson(sess, found.id) if found.geom is not None else None
+    geometry = boundary_geojson(sess, found.id) if found.bbox else None
     body = privacy.feature_collection(
         spec,
-        [(props, geometry)] if geometry else [],
+        [(asdict(found), geometry)] if geometry else [],
         community=found.slug,
         licence=OSM_ATTRIBUTION,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -8,7 +8,6 @@ under a strict Content-Security-Policy.  The map is rendered in three parts
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import folium
@@ -64,9 +63,8 @@ def _serve_locally(m: folium.Map, fullscreen: Fullscreen) -> None:
 
 def community_map(
     community: CommunitySummary,
-    boundary: str | None,
+    feature: dict | None,
     spec: LayerSpec,
-    properties: dict,
     language: str,
     labels: dict[str, str],
 ) -> RenderedMap:
@@ -85,9 +83,9 @@ def community_map(
         name=labels["basemap"],
         max_zoom=19,
     ).add_to(m)
-    if boundary is not None:
+    if feature is not None:
         style = spec.style
-        feature = {"type": "Feature", "properties": properties, "geometry": json.loads(boundary)}
+        name_field = "name_en" if language == "en" else "name_uk"
         folium.GeoJson(
             feature,
             name=spec.title(language),
@@ -98,7 +96,7 @@ def community_map(
                 "fillOpacity": style.get("fill_opacity", 0.08),
             },
             tooltip=folium.GeoJsonTooltip(
-                fields=[p for p in spec.popup if p in properties][:1], labels=False
+                fields=[name_field] if name_field in spec.popup else [], labels=False
             ),
             show=spec.default_visible,
         ).add_to(m)

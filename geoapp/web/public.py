@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from flask import Blueprint, abort, current_app, render_template
 from flask_babel import gettext as _
 
-from geoapp import db
-from geoapp.i18n import current_language, localized
-from geoapp.services.communities import boundary_geojson, get_by_slug, list_communities
+from geoapp import db, privacy
+from geoapp.i18n import current_language
+from geoapp.services.communities import boundary_geojson, list_communities, summary_by_slug
 from geoapp.web.maps import community_map
 
 bp = Blueprint("public", __name__)
@@ -28,32 +30,18 @@ def index() -> str:
 def community(slug: str) -> str:
     """A community's public map: its boundary over the base map."""
     sess = db.session()
-    found = get_by_slug(sess, slug)
-    if found is None:
+    summary = summary_by_slug(sess, slug)
+    if summary is None:
         abort(404)
-    summary = list_communities(sess, slug=slug)[0]
     spec = current_app.extensions["geoapp.layers"]["boundaries"]
-    language = current_language()
-    boundary = (
-        boundary_geojson(sess, found.id, DISPLAY_TOLERANCE_M) if found.geom is not None else None
-    )
-    props = {
-        "katotth": summary.katotth, "name_uk": summary.name_uk, "name_en": summary.name_en,
-        "level": summary.level,
-    }  # fmt: skip
-    props["name"] = localized(summary.name_uk, summary.name_en)
-    rendered = community_map(
-        summary,
-        boundary,
-        spec,
-        {k: props[k] for k in spec.properties} | {"name": props["name"]},
-        language,
-        {
-            "basemap": _("Base map"),
-            "fullscreen": _("Full screen"),
-            "fullscreen_exit": _("Exit full screen"),
-        },
-    )
+    geometry = boundary_geojson(sess, summary.id, DISPLAY_TOLERANCE_M) if summary.bbox else None
+    feature = privacy.feature(spec, asdict(summary), geometry) if geometry else None
+    labels = {
+        "basemap": _("Base map"),
+        "fullscreen": _("Full screen"),
+        "fullscreen_exit": _("Exit full screen"),
+    }
+    rendered = community_map(summary, feature, spec, current_language(), labels)
     return render_template("community.html", community=summary, map=rendered)
 
 
