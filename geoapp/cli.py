@@ -22,7 +22,7 @@ from geoapp.config import PROJECT_ROOT
 from geoapp.geo.katotth import load_codifier
 from geoapp.models.community import CommunityLevel
 from geoapp.models.user import Agency, Role
-from geoapp.services.boundaries import expand_paths, load_file
+from geoapp.services.boundaries import expand_paths, load_file, refresh_statistics
 from geoapp.services.pilot import PilotError, load_pilot
 
 
@@ -95,6 +95,8 @@ def boundaries_load(
             failed += bool(report.error) and not report.no_polygons
             if report.error or len(files) < 5 or report.rejected or report.repairs:
                 tqdm.write(report.summary(), file=sys.stdout)
+        if loaded:
+            refresh_statistics(sess)
     click.echo(
         f"{len(files)} file(s): {loaded} communities loaded, {failed} file(s) refused, "
         f"{empty} file(s) without polygons"

@@ -235,3 +235,12 @@ def test_generic_load_keeps_the_pilot_names(db_session, codifier):
     bucha = community(db_session, "UA32080070000050759")
     assert (bucha.slug, bucha.name_en, bucha.pilot) == ("bucha", "Bucha hromada", True)
     assert bucha.office == "Бучанська окружна прокуратура"
+
+
+def test_the_same_unit_in_two_files_is_unchanged_the_second_time(db_session, codifier):
+    first = load_file(db_session, OSM_DIR / "kyyiv.geojson", codifier)
+    assert first.inserted == 10
+    before = snapshot(db_session)
+    second = load_file(db_session, OSM_DIR / "kyyivska_oblast.kyyiv.geojson", codifier)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, 10)
+    assert snapshot(db_session) == before

@@ -23,7 +23,12 @@ from geoapp.config import PROJECT_ROOT
 from geoapp.geo.reader import BoundaryFileError, read_boundaries
 from geoapp.geo.repair import repair
 from geoapp.models.community import CommunityLevel
-from geoapp.services.boundaries import LoadReport, StagedCommunity, write_in_one_transaction
+from geoapp.services.boundaries import (
+    LoadReport,
+    StagedCommunity,
+    refresh_statistics,
+    write_in_one_transaction,
+)
 
 MANIFEST = PROJECT_ROOT / "data" / "boundaries" / "communities.toml"
 
@@ -143,4 +148,6 @@ def load_pilot(session: Session, source: str, cache_dir: Path) -> LoadReport:
                 pilot=True, metric_srid=entry.metric_srid,
             )
         )  # fmt: skip
-    return write_in_one_transaction(session, rows, report)
+    write_in_one_transaction(session, rows, report)
+    refresh_statistics(session)
+    return report

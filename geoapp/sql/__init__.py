@@ -12,3 +12,9 @@ from sqlalchemy import TextClause, text
 def load(name: str) -> TextClause:
     """The statement in `geoapp/sql/<name>.sql`, ready for `session.execute`."""
     return text(files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8"))
+
+
+@cache
+def raw(name: str) -> str:
+    """The text of `geoapp/sql/<name>.sql` for a plain psycopg cursor (%(name)s placeholders)."""
+    return files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")

@@ -1,5 +1,7 @@
 -- Insert new communities, update changed ones, leave identical ones untouched
 -- (so loading the same file twice changes nothing, not even updated_at).
+-- `source` is not part of "changed": the same unit may stand, identical, in two
+-- files (Kyiv's districts do), and reading it from the other file changes nothing.
 INSERT INTO community AS c
     (katotth, slug, name_uk, name_en, level, office, office_en, pilot, geom, metric_srid, source)
 SELECT s.katotth, s.slug, s.name_uk, s.name_en, s.level::community_level, s.office, s.office_en,
@@ -11,9 +13,8 @@ SET slug = EXCLUDED.slug, name_uk = EXCLUDED.name_uk, name_en = EXCLUDED.name_en
     pilot = EXCLUDED.pilot, geom = EXCLUDED.geom, metric_srid = EXCLUDED.metric_srid,
     source = EXCLUDED.source, updated_at = now()
 WHERE (c.slug, c.name_uk, c.name_en, c.level, c.office, c.office_en, c.pilot, c.metric_srid,
-       c.source, ST_AsEWKB(c.geom))
+       ST_AsEWKB(c.geom))
    IS DISTINCT FROM
       (EXCLUDED.slug, EXCLUDED.name_uk, EXCLUDED.name_en, EXCLUDED.level, EXCLUDED.office,
-       EXCLUDED.office_en, EXCLUDED.pilot, EXCLUDED.metric_srid, EXCLUDED.source,
-       ST_AsEWKB(EXCLUDED.geom))
+       EXCLUDED.office_en, EXCLUDED.pilot, EXCLUDED.metric_srid, ST_AsEWKB(EXCLUDED.geom))
 RETURNING c.id, (xmax = 0) AS inserted
