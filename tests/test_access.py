@@ -81,6 +81,8 @@ def test_access_matrix_has_no_mismatch(app, clients):
                     mismatches.append(f"{persona:12} {url}: {resp.status_code}, expected {want}")
                 if resp.status_code == 302:
                     assert "/staff/login" in resp.headers["Location"]
+                if resp.mimetype == "text/html":
+                    _assert_security_headers(resp, url)
     print(f"\naccess matrix: {tried} requests, {len(mismatches)} mismatches")
     assert not mismatches, "\n".join(mismatches)
     assert tried >= 40
@@ -89,6 +91,15 @@ def test_access_matrix_has_no_mismatch(app, clients):
 def test_unknown_community_is_404_for_members_too(clients):
     for persona in ("viewer", "admin"):
         assert clients[persona].get("/staff/c/atlantis/").status_code == 404
+
+
+def _assert_security_headers(resp, url: str) -> None:
+    csp = resp.headers.get("Content-Security-Policy", "")
+    assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp, url
+    assert "script-src 'self' 'nonce-" in csp, url
+    assert resp.headers["X-Content-Type-Options"] == "nosniff", url
+    assert resp.headers["Referrer-Policy"], url
+    assert "Strict-Transport-Security" not in resp.headers  # plain http here
 
 
 def test_security_headers_on_every_html_response(app, clients):
@@ -105,14 +116,8 @@ def test_security_headers_on_every_html_response(app, clients):
     for persona in ("anonymous", "admin"):
         for url in urls:
             resp = clients[persona].get(url)
-            if resp.mimetype != "text/html":
-                continue
-            csp = resp.headers.get("Content-Security-Policy", "")
-            assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp, url
-            assert "script-src 'self' 'nonce-" in csp, url
-            assert resp.headers["X-Content-Type-Options"] == "nosniff", url
-            assert resp.headers["Referrer-Policy"], url
-            assert "Strict-Transport-Security" not in resp.headers  # plain http here
+            if resp.mimetype == "text/html":
+                _assert_security_headers(resp, url)
 
 
 def test_hsts_over_https(clients):
