@@ -33,8 +33,7 @@ translations: $(STAMP_PY)  ## re-extract strings into the .po catalogue after ch
 	$(BIN)/pybabel update -i var/messages.pot -d geoapp/translations --width 100
 
 run: setup
-run: export GEOAPP_LOCAL_DEV = 1
-	export $(DB) && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
+	export $(DB) GEOAPP_LOCAL_DEV=1 && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
 	  && $(BIN)/geoapp demo && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000
 
 test: setup
