@@ -145,6 +145,34 @@ def _user(sess, email: str):
 ROLES = click.Choice([r.value for r in Role])
 
 
+@main.group("gazetteer")
+def gazetteer_group() -> None:
+    """The address gazetteer used for geocoding."""
+
+
+@gazetteer_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", "slug", required=True)
+@click.option("--skip-invalid", is_flag=True, help="Load the good rows; report the others.")
+@with_appcontext
+def gazetteer_load(file: Path, slug: str, skip_invalid: bool) -> None:
+    """Load address points (CSV or GeoJSON: lon, lat, and address or street + housenumber).
+
+    Replaces what an earlier load of the same file name gave this community.
+    Without --skip-invalid, one bad row refuses the whole file.
+    """
+    from geoapp.services.gazetteer import GazetteerFileError, load
+
+    with db.cli_session() as sess:
+        community = _community(sess, slug)
+        try:
+            report = load(sess, file, community.id, skip_invalid=skip_invalid)
+        except GazetteerFileError as exc:
+            click.echo(exc.report.summary())
+            raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())
+
+
 @main.group("users")
 def users_group() -> None:
     """Staff accounts and their roles per community."""

@@ -16,7 +16,11 @@ from tests.conftest import OTHER, OWN, sign_in
 
 PERSONAS = ["anonymous", *(r.value for r in Role)]
 SAMPLE_ARGS = {"slug": None, "layer": "boundaries"}
-SAMPLE_QUERY = {"api.locate_point": "?lon=30.22&lat=50.55"}
+SAMPLE_QUERY = {
+    "api.locate_point": "?lon=30.22&lat=50.55",
+    "api.geocode_address": "?q=Вокзальна%2046&community=bucha",
+    "api.geocode_reverse": "?lon=30.22&lat=50.55",
+}
 PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purpose
 
 

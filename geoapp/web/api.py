@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from geoapp import db, privacy
 from geoapp.services.communities import boundary_geojson, list_communities, summary_by_slug
+from geoapp.services.geocode import geocode, reverse
 from geoapp.services.locate import locate
 from geoapp.web.problems import problem
 
@@ -59,6 +60,49 @@ def locate_point() -> Response | tuple[Response, int]:
         return lat
     found = locate(db.session(), lon, lat)
     return jsonify({"lon": lon, "lat": lat, "communities": [asdict(c) for c in found]})
+
+
+MAX_QUERY = 200
+
+
+@bp.get("/geocode")
+def geocode_address() -> Response | tuple[Response, int]:
+    """Ranked places for an address typed in one community: `q`, `community`, `limit`."""
+    query = (request.args.get("q") or "").strip()
+    if not query:
+        return problem(400, "Missing parameter", "'q' (the address) is required", parameter="q")
+    if len(query) > MAX_QUERY:
+        return problem(400, "Invalid parameter", f"'q' is longer than {MAX_QUERY} characters",
+                       parameter="q")  # fmt: skip
+    if not any(("а" <= ch.lower() <= "ї") or ch.lower() in "іїєґ" or ("a" <= ch.lower() <= "z")
+               for ch in query):  # fmt: skip
+        return problem(400, "Invalid parameter",
+                       "'q' must contain Ukrainian or Latin letters", parameter="q")  # fmt: skip
+    slug = request.args.get("community") or ""
+    found = summary_by_slug(db.session(), slug) if slug else None
+    if found is None:
+        return problem(404 if slug else 400, "Unknown community" if slug else "Missing parameter",
+                       f"no community '{slug}'" if slug else "'community' (a slug) is required",
+                       parameter="community")  # fmt: skip
+    limit = request.args.get("limit", 5, type=int)
+    if not 1 <= limit <= 20:
+        return problem(400, "Invalid parameter", "'limit' must be 1 to 20", parameter="limit")
+    hits = geocode(db.session(), query, found.id, limit)
+    return jsonify({"query": query, "community": found.slug,
+                    "candidates": [asdict(h) for h in hits]})  # fmt: skip
+
+
+@bp.get("/geocode/reverse")
+def geocode_reverse() -> Response | tuple[Response, int]:
+    """The nearest known address to `lon`, `lat` (within 500 m)."""
+    lon = _coordinate("lon", -180, 180)
+    if not isinstance(lon, float):
+        return lon
+    lat = _coordinate("lat", -90, 90)
+    if not isinstance(lat, float):
+        return lat
+    hit = reverse(db.session(), lon, lat)
+    return jsonify({"lon": lon, "lat": lat, "nearest": asdict(hit) if hit else None})
 
 
 @bp.get("/communities/<slug>/layers/<layer>.geojson")
