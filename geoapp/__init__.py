@@ -32,6 +32,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # keep GeoJSON members in RFC 7946 order
     db.init_app(app)
     app.extensions["geoapp.layers"] = load_layers(app.config["GEOAPP_LAYERS_DIR"])
+    if app.config.get("GEOAPP_GEOCODER_URL"):
+        from geoapp.services.geocode_online import OnlineGeocoder
+
+        app.extensions["geoapp.geocoder"] = OnlineGeocoder(
+            app.config["GEOAPP_GEOCODER_URL"], app.config["GEOAPP_GEOCODER_TIMEOUT"]
+        )
     i18n.init_app(app)
     web.init_app(app)
     return app

@@ -68,4 +68,8 @@ def from_environment() -> dict[str, Any]:
         # Failed sign-ins allowed per address and email; shared across workers through Redis.
         "GEOAPP_SIGNIN_LIMIT": env.get("GEOAPP_SIGNIN_LIMIT", "5 per 15 minutes"),
         "GEOAPP_LIMIT_PREFIX": env.get("GEOAPP_LIMIT_PREFIX", "geoapp"),
+        # Optional online geocoder (Nominatim-compatible), asked only when the gazetteer has
+        # nothing. Off by default: the app must work without any outside service.
+        "GEOAPP_GEOCODER_URL": env.get("GEOAPP_GEOCODER_URL") or None,
+        "GEOAPP_GEOCODER_TIMEOUT": float(env.get("GEOAPP_GEOCODER_TIMEOUT", "3")),
     }

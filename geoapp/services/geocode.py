@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
-from geoapp.geo.address import parse
+from geoapp.geo.address import ParsedAddress, parse
+from geoapp.services.geocode_online import OnlineGeocoder
 
 # Candidate streets need a trigram similarity of at least pg_trgm's default 0.3 (the `%` operator).
 INTERPOLATED_FACTOR = 0.8  # a house found between its neighbours
@@ -28,7 +30,7 @@ class Candidate:
     label: str
     lon: float
     lat: float
-    kind: str  # address | interpolated | street | settlement
+    kind: str  # address | interpolated | street | external (the online fallback)
     score: float
     street_key: str
 
@@ -51,11 +53,51 @@ def _interpolate(below, above, number: int) -> tuple[float, float]:
     return below.lon + t * (above.lon - below.lon), below.lat + t * (above.lat - below.lat)
 
 
-def geocode(session: Session, query: str, community_id: int, limit: int = 5) -> list[Candidate]:
-    """Ranked candidates for an address typed by a person, within one community."""
+ONLINE_SCORE = 0.5  # an outside service's answer: plausible, not verified against our data
+
+
+def geocode(
+    session: Session,
+    query: str,
+    community_id: int,
+    limit: int = 5,
+    fallback: OnlineGeocoder | None = None,
+) -> list[Candidate]:
+    """Ranked candidates for an address typed by a person, within one community.
+
+    `fallback` (an online service) is asked only when the gazetteer has nothing,
+    and only its answers inside the community are kept.
+    """
     parsed = parse(query)
     if not parsed.street:
         return []
+    found = _from_gazetteer(session, parsed, community_id)
+    if not found and fallback is not None:
+        found = _from_online(session, fallback, query, community_id)
+    return found[:limit]
+
+
+def _from_online(
+    session: Session, fallback: OnlineGeocoder, query: str, community_id: int
+) -> list[Candidate]:
+    box = session.execute(
+        text("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+             "FROM community WHERE id = :c AND geom IS NOT NULL"), {"c": community_id}
+    ).one_or_none()  # fmt: skip
+    if box is None:
+        return []
+    out = []
+    for label, lon, lat in fallback.search(query, tuple(box)):
+        inside = session.scalar(
+            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
+                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": community_id}
+        )  # fmt: skip
+        if inside:
+            out.append(Candidate(label, lon, lat, "external", ONLINE_SCORE, ""))
+    return out
+
+
+def _from_gazetteer(session: Session, parsed: ParsedAddress, community_id: int) -> list[Candidate]:
     streets = session.execute(
         sql.load("geocode_streets_latin" if parsed.latin else "geocode_streets"),
         {"q": parsed.street, "community_id": community_id, "n": STREET_CANDIDATES},
@@ -89,7 +131,7 @@ def geocode(session: Session, query: str, community_id: int, limit: int = 5) -> 
             Candidate(street.name, street.lon, street.lat, "street", sim * STREET_FACTOR, key)
         )
     out.sort(key=lambda c: c.score, reverse=True)
-    return out[:limit]
+    return out
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,8 @@ def geocode_address() -> Response | tuple[Response, int]:
     limit = request.args.get("limit", 5, type=int)
     if not 1 <= limit <= 20:
         return problem(400, "Invalid parameter", "'limit' must be 1 to 20", parameter="limit")
-    hits = geocode(db.session(), query, found.id, limit)
+    fallback = current_app.extensions.get("geoapp.geocoder")
+    hits = geocode(db.session(), query, found.id, limit, fallback=fallback)
     return jsonify({"query": query, "community": found.slug,
                     "candidates": [asdict(h) for h in hits]})  # fmt: skip
 
