@@ -31,8 +31,8 @@ HEADER = """\
 # geoapp benchmarks
 
 `python -m bench` (or `make bench`) runs every benchmark; `python -m bench NAME` runs one
-(`boundaries`, `assign`). Every run appends a dated section below; the sections are written
-by the benchmark code, not by hand.
+(`boundaries`, `assign`, `geocode`). Every run appends a dated section below; the sections are
+written by the benchmark code, not by hand (one marked section excepted).
 
 ## Method
 

@@ -44,6 +44,7 @@ STOPS = DATA_DIR / "lviv" / "transit-stops.csv"
         ("Обʼїзна 5", "об'їзна", "5"),
         ("  ВУЛ.   ЗЕЛЕНА,   77 ", "зелена", "77"),
         ("Vokzalna 46, Bucha", "vokzalna", "46"),
+        ("Vokzalna 46a", "vokzalna", "46а"),  # a Latin suffix means the Cyrillic letter
         ("площа Ринок, 1", "ринок", "1"),
         ("Набережна вул. 3", "набережна", "3"),
     ],
@@ -116,6 +117,7 @@ def bucha_gazetteer(engine, tmp_path_factory):
         ("vul. Vokzalna 46", "address", "вул. Вокзальна, 46"),
         ("Вокзальня 46", "address", "вул. Вокзальна, 46"),  # a typo
         ("Обʼїзна 5-а", "address", "вул. Об'їзна, 5а"),
+        ("Obizna 5a", "address", "вул. Об'їзна, 5а"),
         ("Леніна 3", "address", "вул. Героїв Майдану, 3"),  # the street's former name
         ("Вокзальна 47", "interpolated", "вул. Вокзальна, 47"),
         ("Вокзальна", "street", "вул. Вокзальна"),

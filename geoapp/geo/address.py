@@ -34,6 +34,9 @@ _TOKEN = re.compile(
 _LATIN = re.compile(r"[a-z]")
 _CYRILLIC = re.compile(r"[а-яіїєґ]")
 _LAT_TO_CYR_LOOKALIKE = str.maketrans("aceiopxyk", "асеіорхук")
+# A Latin letter after a house number, as someone typing "42a" or "Vokzalna 46b" means it.
+_SUFFIX_LATIN_TO_CYR = {"a": "а", "b": "б", "v": "в", "h": "г", "g": "г", "d": "д", "e": "е",
+                        "c": "с", "k": "к"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ def normalise_house(raw: str) -> str | None:
     if not match:
         return None
     number, letter, part = match.groups()
-    return number + (letter or "") + (f"/{part}" if part else "")
+    letter = _SUFFIX_LATIN_TO_CYR.get(letter, letter) if letter else ""
+    return number + letter + (f"/{part}" if part else "")
 
 
 # Type words that never name a street on their own (unlike "Набережна", "Майдан", "Шосе").
