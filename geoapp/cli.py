@@ -156,17 +156,23 @@ def gazetteer_group() -> None:
 @click.option("--skip-invalid", is_flag=True, help="Load the good rows; report the others.")
 @with_appcontext
 def gazetteer_load(file: Path, slug: str, skip_invalid: bool) -> None:
-    """Load address points (CSV or GeoJSON: lon, lat, and address or street + housenumber).
+    """Load address points from CSV, GeoJSON or an OpenStreetMap extract (.osm.pbf).
 
-    Replaces what an earlier load of the same file name gave this community.
-    Without --skip-invalid, one bad row refuses the whole file.
+    CSV and GeoJSON: lon, lat, and address or street + housenumber (old_name optional).
+    OSM: addr:* nodes and buildings, named highways, place=* nodes.  Replaces what an
+    earlier load of the same file name gave this community.  Without --skip-invalid,
+    one bad row refuses the whole file.  Settlements take their official names from
+    the KATOTTH codifier where it lists them.
     """
+    from geoapp.geo.katotth import settlements_of
     from geoapp.services.gazetteer import GazetteerFileError, load
 
     with db.cli_session() as sess:
         community = _community(sess, slug)
+        official = settlements_of(current_app.config["GEOAPP_DATA_DIR"], community.katotth)
         try:
-            report = load(sess, file, community.id, skip_invalid=skip_invalid)
+            report = load(sess, file, community.id, skip_invalid=skip_invalid,
+                          official_names=official)  # fmt: skip
         except GazetteerFileError as exc:
             click.echo(exc.report.summary())
             raise click.ClickException(str(exc)) from exc

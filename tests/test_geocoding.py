@@ -337,3 +337,70 @@ def test_sql_and_html_in_the_query_are_just_text(client, engine, bucha_gazetteer
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM gazetteer_entry")) == before
+
+
+# --- OpenStreetMap extracts and settlements ----------------------------------------------
+
+
+def _write_pbf(path: Path) -> Path:
+    import osmium
+    from osmium.osm.mutable import Node, Way
+
+    writer = osmium.SimpleWriter(str(path))
+    writer.add_node(
+        Node(
+            id=1,
+            location=(30.2100, 50.5450),
+            tags={"addr:street": "вулиця Яблунська", "addr:housenumber": "144"},
+        )
+    )
+    for i, (x, y) in enumerate([(30.211, 50.546), (30.212, 50.546), (30.212, 50.547)], start=2):
+        writer.add_node(Node(id=i, location=(x, y), tags={}))
+    writer.add_node(
+        Node(id=5, location=(30.2150, 50.5480), tags={"place": "village", "name": "Ворзель"})
+    )
+    writer.add_node(
+        Node(
+            id=6,
+            location=(24.03, 49.84),
+            tags={"addr:street": "вулиця Далека", "addr:housenumber": "1"},
+        )
+    )
+    writer.add_way(
+        Way(
+            id=10,
+            nodes=[2, 3, 4, 2],
+            tags={"building": "yes", "addr:street": "вулиця Садова", "addr:housenumber": "7А"},
+        )
+    )
+    writer.add_way(
+        Way(
+            id=11,
+            nodes=[2, 3, 4],
+            tags={"highway": "residential", "name": "вулиця Тиха", "old_name": "вулиця Кірова"},
+        )
+    )
+    writer.close()
+    return path
+
+
+def test_osm_extract_with_official_settlement_names(db_session, tmp_path):
+    from geoapp.geo.katotth import settlements_of
+
+    cid, code = db_session.execute(
+        text("SELECT id, katotth FROM community WHERE slug = 'bucha'")
+    ).one()
+    official = settlements_of(str(DATA_DIR), code)
+    assert official["ворзель"] == "с-ще Ворзель" and official["буча"] == "м. Буча"
+    pbf = _write_pbf(tmp_path / "bucha.osm.pbf")
+    with pytest.raises(GazetteerFileError) as err:  # the Lviv address lies outside Bucha
+        load(db_session, pbf, cid, official_names=official)
+    assert err.value.report.rejected == [(3, "outside the community (node/6)")]
+    report = load(db_session, pbf, cid, skip_invalid=True, official_names=official)
+    assert (report.addresses, report.settlements) == (2, 1)
+    assert report.streets == 3  # Яблунська and Садова from addresses, Тиха from the highway
+    (place,) = geocode(db_session, "Ворзель", cid)
+    assert (place.kind, place.label) == ("settlement", "с-ще Ворзель")
+    building = geocode(db_session, "Садова 7а", cid)[0]
+    assert building.kind == "address" and building.lon == pytest.approx(30.21167, abs=1e-5)
+    assert geocode(db_session, "Кірова", cid)[0].label == "вулиця Тиха"  # old_name

@@ -76,3 +76,28 @@ def level_of(
     if admin_level is not None:
         return _ADMIN_LEVEL.get(str(admin_level).strip())
     return None
+
+
+SETTLEMENT_PREFIX = {"M": "м.", "X": "с-ще", "C": "с."}
+
+
+@lru_cache(maxsize=64)
+def settlements_of(data_dir: str, community_code: str) -> dict[str, str]:
+    """Official names of a hromada's settlements, keyed by their lower-case name.
+
+    "ворзель" -> "с-ще Ворзель": the codifier is the authority on what a
+    settlement is called; OSM's `place=*` nodes give where it is.
+    """
+    files = sorted(Path(data_dir).glob(CODIFIER_GLOB))
+    if not files or not is_valid_code(community_code):
+        return {}
+    out: dict[str, str] = {}
+    with files[-1].open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=";")
+        next(reader, None)
+        for row in reader:
+            if len(row) < 7 or community_code not in row[:3] or row[5] not in SETTLEMENT_PREFIX:
+                continue
+            name = row[6].strip()
+            out[name.lower().replace("’", "'")] = f"{SETTLEMENT_PREFIX[row[5]]} {name}"
+    return out

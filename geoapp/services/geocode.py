@@ -30,7 +30,7 @@ class Candidate:
     label: str
     lon: float
     lat: float
-    kind: str  # address | interpolated | street | external (the online fallback)
+    kind: str  # address | interpolated | street | settlement | external (online fallback)
     score: float
     street_key: str
 
@@ -110,6 +110,10 @@ def _from_gazetteer(session: Session, parsed: ParsedAddress, community_id: int) 
             continue
         seen.add(key)
         sim = float(street.sim)
+        if street.kind == "settlement":
+            out.append(Candidate(street.name, street.lon, street.lat, "settlement",
+                                 sim * STREET_FACTOR, key))  # fmt: skip
+            continue
         if parsed.house:
             hits = _house(session, community_id, key, parsed.house, parsed.house_number)
             if "exact" in hits:

@@ -5,5 +5,5 @@ SELECT :community_id, :source, 'street', min(name), old_key, min(old_latin), str
        ST_ClosestPoint(ST_Collect(ST_SetSRID(ST_MakePoint(lon, lat), 4326)),
                        ST_Centroid(ST_Collect(ST_SetSRID(ST_MakePoint(lon, lat), 4326))))
 FROM gazetteer_stage
-WHERE old_key IS NOT NULL AND old_key <> street_key
+WHERE kind IN ('address', 'street') AND old_key IS NOT NULL AND old_key <> street_key
 GROUP BY old_key, street_key
