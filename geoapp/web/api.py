@@ -34,6 +34,17 @@ def _coordinate(name: str, low: float, high: float) -> float | tuple[Response, i
     return value
 
 
+def _point() -> tuple[float, float] | tuple[Response, int]:
+    """`lon` and `lat` from the query string, or the problem response for the first bad one."""
+    lon = _coordinate("lon", -180, 180)
+    if not isinstance(lon, float):
+        return lon
+    lat = _coordinate("lat", -90, 90)
+    if not isinstance(lat, float):
+        return lat
+    return lon, lat
+
+
 @bp.get("/communities")
 def communities() -> Response:
     """Every community with its bbox and whether it has a boundary; `?pilot=1` for the pilots."""
@@ -52,12 +63,10 @@ def communities() -> Response:
 @bp.get("/locate")
 def locate_point() -> Response | tuple[Response, int]:
     """Every community containing the point `lon`, `lat` (WGS 84), smallest first."""
-    lon = _coordinate("lon", -180, 180)
-    if not isinstance(lon, float):
-        return lon
-    lat = _coordinate("lat", -90, 90)
-    if not isinstance(lat, float):
-        return lat
+    point = _point()
+    if not isinstance(point[0], float):
+        return point  # type: ignore[return-value]
+    lon, lat = point
     found = locate(db.session(), lon, lat)
     return jsonify({"lon": lon, "lat": lat, "communities": [asdict(c) for c in found]})
 
@@ -96,12 +105,10 @@ def geocode_address() -> Response | tuple[Response, int]:
 @bp.get("/geocode/reverse")
 def geocode_reverse() -> Response | tuple[Response, int]:
     """The nearest known address to `lon`, `lat` (within 500 m)."""
-    lon = _coordinate("lon", -180, 180)
-    if not isinstance(lon, float):
-        return lon
-    lat = _coordinate("lat", -90, 90)
-    if not isinstance(lat, float):
-        return lat
+    point = _point()
+    if not isinstance(point[0], float):
+        return point  # type: ignore[return-value]
+    lon, lat = point
     hit = reverse(db.session(), lon, lat)
     return jsonify({"lon": lon, "lat": lat, "nearest": asdict(hit) if hit else None})
 
