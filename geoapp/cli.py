@@ -56,7 +56,11 @@ def db_upgrade() -> None:
     except db.DatabaseSetupError as exc:
         raise click.ClickException(str(exc)) from exc
     upgrade(url)
-    click.echo(f"schema up to date (PostGIS {version})")
+    from geoapp.services.categories import sync_defaults
+
+    with db.cli_session() as sess:
+        count = sync_defaults(sess)
+    click.echo(f"schema up to date (PostGIS {version}); {count} concern categories")
 
 
 @main.group("boundaries")

@@ -68,6 +68,11 @@ def from_environment() -> dict[str, Any]:
         # Failed sign-ins allowed per address and email; shared across workers through Redis.
         "GEOAPP_SIGNIN_LIMIT": env.get("GEOAPP_SIGNIN_LIMIT", "5 per 15 minutes"),
         "GEOAPP_LIMIT_PREFIX": env.get("GEOAPP_LIMIT_PREFIX", "geoapp"),
+        # Public outputs show a concern snapped to a grid of this many metres (privacy rule 2).
+        "GEOAPP_PUBLIC_GRID_M": float(env.get("GEOAPP_PUBLIC_GRID_M", "100")),
+        # Submissions allowed per client address (residents share addresses behind mobile NAT,
+        # so this is generous; it stops floods, not people).
+        "GEOAPP_REPORT_LIMIT": env.get("GEOAPP_REPORT_LIMIT", "30 per hour"),
         # Optional online geocoder (Nominatim-compatible), asked only when the gazetteer has
         # nothing. Off by default: the app must work without any outside service.
         "GEOAPP_GEOCODER_URL": env.get("GEOAPP_GEOCODER_URL") or None,

@@ -28,6 +28,7 @@ from geoapp.geo.katotth import load_codifier
 from geoapp.migrate import upgrade
 from geoapp.models.user import Agency, Role
 from geoapp.services import accounts
+from geoapp.services.categories import sync_defaults
 from geoapp.services.communities import get_by_slug
 from geoapp.services.pilot import load_pilot
 
@@ -57,6 +58,7 @@ def database_url() -> Iterator[str]:
     upgrade(url)
     with Session(engine) as sess:
         load_pilot(sess, str(OSM_DIR), Path("/nonexistent"))
+        sync_defaults(sess)
     engine.dispose()
     yield url
     with admin.connect() as conn:

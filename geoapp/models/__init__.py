@@ -8,11 +8,27 @@ from geoapp.models.audit import AuditEvent
 from geoapp.models.base import Base
 from geoapp.models.category import Category
 from geoapp.models.community import Community, CommunityLevel, CommunityPart
+from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, Status
 from geoapp.models.gazetteer import GazetteerEntry
 from geoapp.models.token import ApiToken
 from geoapp.models.user import Agency, LoginSession, Membership, Role, User
 
 __all__ = [
-    "Agency", "ApiToken", "AuditEvent", "Base", "Category", "Community", "CommunityLevel",
-    "CommunityPart", "GazetteerEntry", "LoginSession", "Membership", "Role", "User",
-]  # fmt: skip
+    "Agency",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Category",
+    "Community",
+    "CommunityLevel",
+    "CommunityPart",
+    "Concern",
+    "ConcernContact",
+    "ConcernEvent",
+    "GazetteerEntry",
+    "LoginSession",
+    "Membership",
+    "Role",
+    "Status",
+    "User",
+]

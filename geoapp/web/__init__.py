@@ -27,7 +27,10 @@ def init_app(app: Flask) -> None:
     def role_names() -> dict:
         names = {"viewer": _("viewer"), "analyst": _("analyst"),
                  "coordinator": _("coordinator"), "admin": _("administrator")}  # fmt: skip
-        return {"role_names": names}
+        statuses = {"new": _("received"), "under_review": _("under review"),
+                    "accepted": _("accepted"), "in_progress": _("in progress"),
+                    "resolved": _("resolved"), "rejected": _("not accepted")}  # fmt: skip
+        return {"role_names": names, "status_names": statuses}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -6,13 +6,23 @@ import math
 from dataclasses import asdict
 from datetime import UTC, datetime
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from geoapp import db, privacy
-from geoapp.services.communities import boundary_geojson, list_communities, summary_by_slug
+from geoapp.i18n import current_language
+from geoapp.services.categories import for_community
+from geoapp.services.communities import (
+    boundary_geojson,
+    get_by_slug,
+    list_communities,
+    summary_by_slug,
+)
+from geoapp.services.concerns import ConcernInvalid, Report, report_concern
 from geoapp.services.geocode import geocode, reverse
 from geoapp.services.locate import locate
+from geoapp.web.concern_messages import message
 from geoapp.web.problems import problem
+from geoapp.web.security import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
@@ -111,6 +121,70 @@ def geocode_reverse() -> Response | tuple[Response, int]:
     lon, lat = point
     hit = reverse(db.session(), lon, lat)
     return jsonify({"lon": lon, "lat": lat, "nearest": asdict(hit) if hit else None})
+
+
+@bp.get("/communities/<slug>/categories")
+def categories(slug: str) -> Response | tuple[Response, int]:
+    """The concern categories a community offers (code, names, domain, sensitive, handling)."""
+    found = get_by_slug(db.session(), slug)
+    if found is None:
+        return problem(404, "Not Found", f"no community '{slug}'")
+    items = [
+        {"code": c.code, "name_uk": c.name_uk, "name_en": c.name_en, "domain": c.domain,
+         "sensitive": c.sensitive, "handling": c.handling, "notice_uk": c.notice_uk,
+         "notice_en": c.notice_en, "radius_m": c.radius_m}
+        for c in for_community(db.session(), found.id)
+    ]  # fmt: skip
+    return jsonify({"community": found.slug, "categories": items})
+
+
+def _report_from_json(body: dict) -> Report:
+    contact = body.get("contact") if isinstance(body.get("contact"), dict) else {}
+
+    def number(key: str) -> float | None:
+        value = body.get(key)
+        return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+    def string(mapping: dict, key: str) -> str:
+        value = mapping.get(key)
+        return value.strip() if isinstance(value, str) else ""
+
+    return Report(
+        category=string(body, "category"), description=string(body, "description"),
+        lon=number("lon"), lat=number("lat"), address=string(body, "address") or None,
+        located_by=string(body, "located_by") or "pin", client_token=string(body, "client_token"),
+        contact_name=string(contact, "name")[:200], contact_phone=string(contact, "phone"),
+        contact_email=string(contact, "email")[:254], consent=contact.get("consent") is True,
+    )  # fmt: skip
+
+
+@bp.post("/communities/<slug>/concerns")
+@limiter.limit(lambda: current_app.config["GEOAPP_REPORT_LIMIT"])
+def report(slug: str) -> tuple[Response, int]:
+    """Store a resident's concern; the same `client_token` again returns the first result."""
+    community = get_by_slug(db.session(), slug)
+    if community is None:
+        return problem(404, "Not Found", f"no community '{slug}'")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(400, "Bad Request", "send a JSON object")
+    try:
+        receipt = report_concern(db.session(), community, _report_from_json(body),
+                                 current_app.config["GEOAPP_PUBLIC_GRID_M"],
+                                 current_language())  # fmt: skip
+    except ConcernInvalid as exc:
+        errors = [{"field": f, "code": c, "message": message(c)} for f, c in exc.errors.items()]
+        extra = {"errors": errors}
+        if exc.suggestion:
+            extra["suggested_community"] = exc.suggestion
+        if exc.notice:
+            extra["notice"] = exc.notice
+        return problem(422, "Unprocessable Content", errors[0]["message"], **extra)
+    body = {"public_id": receipt.public_id, "short_code": receipt.short_code,
+            "status": receipt.status,
+            "tracking_url": url_for("public.track", token=receipt.tracking_token,
+                                    _external=True)}  # fmt: skip
+    return jsonify(body), 201 if receipt.created else 200
 
 
 @bp.get("/communities/<slug>/layers/<layer>.geojson")

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from geoapp import db, privacy
 from geoapp.i18n import current_language
 from geoapp.services.communities import boundary_geojson, list_communities, summary_by_slug
+from geoapp.services.concerns import tracked
 from geoapp.web.maps import community_map
 
 bp = Blueprint("public", __name__)
@@ -43,6 +44,15 @@ def community(slug: str) -> str:
     }
     rendered = community_map(summary, feature, spec, current_language(), labels)
     return render_template("community.html", community=summary, map=rendered)
+
+
+@bp.get("/t/<token>")
+def track(token: str) -> str:
+    """A concern's status and answers, by the private link its reporter received."""
+    found = tracked(db.session(), token)
+    if found is None:
+        abort(404)
+    return render_template("track.html", concern=found)
 
 
 @bp.get("/healthz")

@@ -1,0 +1,65 @@
+"""Concern categories: the default list from data/concern_categories.toml, synced into the DB.
+
+`geoapp db upgrade` calls `sync_defaults`, so editing the data file and
+upgrading is how the list changes; codes stay stable, names may change.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from geoapp.config import PROJECT_ROOT
+from geoapp.models.category import Category
+
+DEFAULTS = PROJECT_ROOT / "data" / "concern_categories.toml"
+HANDLING = ("pin", "no_pin", "warn")
+
+
+def read_defaults(path: Path = DEFAULTS) -> list[dict]:
+    """The [[category]] entries, checked: a bad entry names its code and key."""
+    entries = tomllib.loads(path.read_text(encoding="utf-8"))["category"]
+    for entry in entries:
+        for key in ("code", "name_uk", "name_en"):
+            if not entry.get(key):
+                raise ValueError(f"{path.name}: category {entry.get('code', '?')}: '{key}' missing")
+        if entry.get("handling", "pin") not in HANDLING:
+            raise ValueError(f"{path.name}: category {entry['code']}: bad 'handling'")
+    return entries
+
+
+def sync_defaults(session: Session) -> int:
+    """Insert or update the default concern categories; return how many there are."""
+    entries = read_defaults()
+    existing = {
+        c.code: c
+        for c in session.scalars(
+            select(Category).where(Category.domain == "concern", Category.community_id.is_(None))
+        )
+    }
+    for position, entry in enumerate(entries):
+        row = existing.get(entry["code"]) or Category(code=entry["code"], domain="concern")
+        row.name_uk, row.name_en = entry["name_uk"], entry["name_en"]
+        row.sensitive = bool(entry.get("sensitive", False))
+        row.handling = entry.get("handling", "pin")
+        row.notice_uk, row.notice_en = entry.get("notice_uk"), entry.get("notice_en")
+        row.radius_m = int(entry.get("radius_m", 100))
+        row.position = position
+        session.add(row)
+    session.commit()
+    return len(entries)
+
+
+def for_community(session: Session, community_id: int) -> list[Category]:
+    """The concern categories a community offers: the defaults and its own additions."""
+    return list(
+        session.scalars(
+            select(Category)
+            .where(Category.domain == "concern",
+                   or_(Category.community_id.is_(None), Category.community_id == community_id))
+            .order_by(Category.position, Category.id)
+        )
+    )  # fmt: skip

@@ -1,0 +1,213 @@
+"""Residents report concerns: validated, located, stored once per client token.
+
+Flask-free.  Problems come back as `ConcernInvalid` with a code per field; the
+web layer turns codes into messages in the resident's language.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from geoapp import sql
+from geoapp.models.category import Category
+from geoapp.models.community import Community
+from geoapp.models.concern import Concern, ConcernContact, ConcernEvent
+from geoapp.services.geocode import geocode
+from geoapp.services.locate import locate
+
+MAX_DESCRIPTION = 1000
+MIN_GEOCODE_SCORE = 0.5
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+PHONE_RE = re.compile(r"^\+?[0-9 ()-]{7,20}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+
+
+@dataclass
+class ConcernInvalid(Exception):  # noqa: N818 - a validation outcome, named for what it says
+    """The report cannot be stored as it is; `errors` maps a field to a code."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    suggestion: dict[str, str] | None = None  # the community that contains the point
+    notice: str | None = None  # hotlines for categories that are never recorded
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the resident typed or tapped, before validation."""
+
+    category: str
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    located_by: str = "pin"  # pin | device | geocoded (set when the address is resolved)
+    client_token: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    consent: bool = False
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the resident keeps: a private tracking token and a short code."""
+
+    public_id: str
+    tracking_token: str
+    short_code: str
+    status: str
+    created: bool  # False when this was a retry of an earlier submission
+
+
+def _category(session: Session, community: Community, code: str) -> Category | None:
+    return session.scalar(
+        select(Category).where(
+            Category.domain == "concern", Category.code == code,
+            (Category.community_id.is_(None)) | (Category.community_id == community.id),
+        )
+    )  # fmt: skip
+
+
+def _inside(session: Session, community_id: int, lon: float, lat: float) -> bool:
+    return bool(
+        session.scalar(
+            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
+                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": community_id},
+        )
+    )  # fmt: skip
+
+
+def _existing(session: Session, client_token: str) -> Receipt | None:
+    row = session.scalar(select(Concern).where(Concern.client_token == client_token))
+    if row is None:
+        return None
+    return Receipt(row.public_id, row.tracking_token, row.short_code, row.status.value, False)
+
+
+def validate(session: Session, community: Community, report: Report, language: str = "uk"):
+    """Check a report; return (category, lon, lat, located_by, score, address) or raise."""
+    errors: dict[str, str] = {}
+    if not TOKEN_RE.match(report.client_token or ""):
+        errors["client_token"] = "invalid_token"
+    category = _category(session, community, report.category) if report.category else None
+    if category is None:
+        errors["category"] = "required" if not report.category else "unknown_category"
+    elif category.handling == "no_pin":
+        notice = category.notice_en if language == "en" else category.notice_uk
+        raise ConcernInvalid({"category": "not_recorded"}, notice=notice)
+    if len(report.description) > MAX_DESCRIPTION:
+        errors["description"] = "too_long"
+    if report.contact_phone and not PHONE_RE.match(report.contact_phone):
+        errors["contact_phone"] = "invalid_phone"
+    if report.contact_email and not EMAIL_RE.match(report.contact_email):
+        errors["contact_email"] = "invalid_email"
+    has_contact = any((report.contact_name, report.contact_phone, report.contact_email))
+    if has_contact and not report.consent:
+        errors["consent"] = "consent_required"
+    lon, lat, located_by, score, address = report.lon, report.lat, report.located_by, None, None
+    suggestion = None
+    if lon is not None and lat is not None:
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            errors["location"] = "invalid_point"
+        elif not _inside(session, community.id, lon, lat):
+            errors["location"] = "outside_community"
+            found = [
+                c for c in locate(session, lon, lat) if c.level in ("hromada", "city_district")
+            ]
+            if found:
+                suggestion = {"slug": found[0].slug, "name_uk": found[0].name_uk,
+                              "name_en": found[0].name_en}  # fmt: skip
+        address = (report.address or "").strip()[:300] or None
+    elif report.address and report.address.strip():
+        hits = geocode(session, report.address, community.id, 1)
+        if not hits or hits[0].score < MIN_GEOCODE_SCORE:
+            errors["address"] = "address_not_found"
+        else:
+            lon, lat, score, address = hits[0].lon, hits[0].lat, hits[0].score, hits[0].label
+            located_by = "geocoded"
+    else:
+        errors["location"] = "no_place"
+    if errors:
+        raise ConcernInvalid(errors, suggestion=suggestion)
+    assert category is not None
+    return category, lon, lat, located_by, score, address
+
+
+def report_concern(
+    session: Session,
+    community: Community,
+    report: Report,
+    grid_m: float = 100.0,
+    language: str = "uk",
+) -> Receipt:
+    """Store a concern (once per client token) with its first history step and contact."""
+    earlier = (
+        _existing(session, report.client_token) if TOKEN_RE.match(report.client_token) else None
+    )
+    if earlier is not None:
+        return earlier
+    category, lon, lat, located_by, score, address = validate(session, community, report, language)
+    params = {
+        "public_id": str(uuid.uuid4()), "tracking_token": secrets.token_urlsafe(24),
+        "short_code": "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)),
+        "client_token": report.client_token, "community_id": community.id,
+        "category_id": category.id, "description": report.description.strip(),
+        "lon": lon, "lat": lat, "grid": grid_m, "address": address,
+        "located_by": located_by if located_by in ("pin", "device", "geocoded") else "pin",
+        "geocode_score": score,
+    }  # fmt: skip
+    new_id = session.scalar(sql.load("concern_insert"), params)
+    if new_id is None:  # a concurrent retry with the same token won the race
+        session.rollback()
+        earlier = _existing(session, report.client_token)
+        assert earlier is not None
+        return earlier
+    session.add(ConcernEvent(concern_id=new_id, to_status="new"))
+    if any((report.contact_name, report.contact_phone, report.contact_email)):
+        session.add(ConcernContact(concern_id=new_id, name=report.contact_name or None,
+                                   phone=report.contact_phone or None,
+                                   email=report.contact_email or None, consent=True))  # fmt: skip
+    session.commit()
+    return Receipt(params["public_id"], params["tracking_token"], params["short_code"], "new", True)
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """What a resident sees by their private link: no contact, no exact point."""
+
+    short_code: str
+    category_uk: str
+    category_en: str
+    status: str
+    created_at: object
+    description: str
+    address: str | None
+    history: list[tuple[object, str, str | None]]  # (when, status, public answer)
+
+
+def tracked(session: Session, token: str) -> Tracked | None:
+    """The concern behind a tracking token, as its reporter may see it; None if unknown."""
+    if not token or len(token) > 64:
+        return None
+    row = session.execute(
+        select(Concern, Category).join(Category, Category.id == Concern.category_id)
+        .where(Concern.tracking_token == token)
+    ).one_or_none()  # fmt: skip
+    if row is None:
+        return None
+    concern, category = row
+    events = session.scalars(
+        select(ConcernEvent).where(ConcernEvent.concern_id == concern.id).order_by(ConcernEvent.id)
+    )
+    return Tracked(
+        concern.short_code, category.name_uk, category.name_en, concern.status.value,
+        concern.created_at, concern.description, concern.address,
+        [(e.at, e.to_status, e.public_answer) for e in events],
+    )  # fmt: skip
