@@ -6,7 +6,7 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from geoapp.web import api, auth, public, security, staff
+from geoapp.web import api, auth, public, report, security, staff
 from geoapp.web.problems import problem
 
 
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     """Register security, blueprints and error pages (HTML for people, RFC 9457 for the API)."""
     security.init_app(app)
     app.register_blueprint(public.bp)
+    app.register_blueprint(report.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)

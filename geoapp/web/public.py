@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
 from geoapp import db, privacy
@@ -52,7 +52,7 @@ def track(token: str) -> str:
     found = tracked(db.session(), token)
     if found is None:
         abort(404)
-    return render_template("track.html", concern=found)
+    return render_template("track.html", concern=found, new=request.args.get("new") == "1")
 
 
 @bp.get("/healthz")

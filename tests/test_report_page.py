@@ -1,0 +1,162 @@
+"""The report page: works without JavaScript, keeps what was typed, and in a real
+Chromium a resident taps the map, picks a category, sends, and sees the receipt."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import text
+
+from tests.conftest import csrf_from
+
+
+def _form(client, slug: str = "bucha") -> tuple[str, str]:
+    html = client.get(f"/c/{slug}/report").get_data(as_text=True)
+    client_token = re.search(r'name="client_token" value="([^"]+)"', html).group(1)
+    return csrf_from(html), client_token
+
+
+def test_without_javascript_a_pin_free_report_by_address_fails_clearly_and_keeps_input(client):
+    csrf, t = _form(client)
+    resp = client.post(
+        "/c/bucha/report",
+        data={
+            "csrf_token": csrf,
+            "client_token": t,
+            "category": "poor_lighting",
+            "address": "Вулиця-якої-немає 1",
+            "description": "Темно",
+            "contact_name": "Ольга",
+        },
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Ми не знайшли цієї адреси" in html and "Позначте згоду" in html
+    assert 'value="Вулиця-якої-немає 1"' in html and ">Темно</textarea>" in html
+    assert 'value="poor_lighting"\n' in html or "checked" in html
+
+
+def test_without_javascript_a_report_with_coordinates_lands_on_its_receipt(client, engine):
+    csrf, t = _form(client)
+    resp = client.post(
+        "/c/bucha/report",
+        data={
+            "csrf_token": csrf,
+            "client_token": t,
+            "category": "vandalism",
+            "lon": "30.2100",
+            "lat": "50.5450",
+            "description": "Розбиті лавки",
+        },
+    )
+    assert resp.status_code == 302 and "/t/" in resp.headers["Location"]
+    assert "Дякуємо" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    again = client.post(
+        "/c/bucha/report",
+        data={
+            "csrf_token": csrf,
+            "client_token": t,
+            "category": "vandalism",
+            "lon": "30.2100",
+            "lat": "50.5450",
+            "description": "Розбиті лавки",
+        },
+    )
+    assert again.headers["Location"] == resp.headers["Location"]  # a double tap: one concern
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(text("SELECT count(*) FROM concern WHERE client_token = :t"), {"t": t}) == 1
+        )
+
+
+def test_hotline_categories_and_the_honeypot_record_nothing(client, engine):
+    csrf, t = _form(client)
+    resp = client.post(
+        "/c/bucha/report",
+        data={
+            "csrf_token": csrf,
+            "client_token": t,
+            "category": "sexual_violence",
+            "lon": "30.21",
+            "lat": "50.545",
+        },
+    )
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "15-47" in html and "Нічого не записано." in html
+    csrf, t2 = _form(client)
+    bot = client.post(
+        "/c/bucha/report",
+        data={
+            "csrf_token": csrf,
+            "client_token": t2,
+            "category": "vandalism",
+            "lon": "30.21",
+            "lat": "50.545",
+            "website": "http://spam.example",
+        },
+    )
+    assert bot.status_code == 302 and "/t/" not in bot.headers["Location"]
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(
+                text("SELECT count(*) FROM concern WHERE client_token IN (:a, :b)"),
+                {"a": t, "b": t2},
+            )
+            == 0
+        )
+
+
+def test_the_form_needs_its_csrf_token(client):
+    _, t = _form(client)
+    resp = client.post(
+        "/c/bucha/report",
+        data={"client_token": t, "category": "vandalism", "lon": "30.21", "lat": "50.545"},
+    )
+    assert resp.status_code == 400
+
+
+@pytest.mark.browser
+def test_a_resident_on_a_phone_pins_reports_and_follows(browser, live_server):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page: Page = context.new_page()
+    page.goto(f"{live_server}/c/bucha/report")
+    page.get_by_label("Погане освітлення").check()
+    page.locator("#pick-map").click(position={"x": 180, "y": 120})
+    expect(page.locator("#pin-status")).to_contain_text("Позначку поставлено")
+    page.get_by_label("3. Що відбувається?").fill("Не світить ліхтар біля зупинки")
+    page.get_by_role("button", name="Надіслати").click()
+    expect(page).to_have_url(re.compile(r"/t/[\w-]+\?new=1$"))
+    expect(page.get_by_text("Дякуємо. Ваше звернення отримано.")).to_be_visible()
+    expect(page.get_by_text("Погане освітлення")).to_be_visible()
+    expect(page.get_by_text("Статус: отримано")).to_be_visible()
+    context.close()
+
+
+@pytest.mark.browser
+def test_offline_reports_are_kept_and_sent_once_back_online(browser, live_server, engine):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server}/c/bucha/report")
+    t = page.locator("input[name=client_token]").input_value()
+    page.get_by_label("Вандалізм").check()
+    page.locator("#pick-map").click(position={"x": 180, "y": 120})
+    context.set_offline(True)
+    page.get_by_role("button", name="Надіслати").click()
+    expect(page.locator("#offline-status")).to_contain_text("збережено на телефоні")
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(text("SELECT count(*) FROM concern WHERE client_token = :t"), {"t": t}) == 0
+        )
+    context.set_offline(False)
+    expect(page.locator("#offline-status")).to_have_text(
+        "Збережене на телефоні звернення надіслано.", timeout=10_000
+    )
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(text("SELECT count(*) FROM concern WHERE client_token = :t"), {"t": t}) == 1
+        )
+    context.close()
