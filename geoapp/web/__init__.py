@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from geoapp.web import api, auth, public, report, security, staff
+from geoapp.web import api, auth, moderation, public, report, security, staff
 from geoapp.web.problems import problem
 
 
@@ -22,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(moderation.bp)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
 
     @app.context_processor
@@ -31,7 +34,12 @@ def init_app(app: Flask) -> None:
         statuses = {"new": _("received"), "under_review": _("under review"),
                     "accepted": _("accepted"), "in_progress": _("in progress"),
                     "resolved": _("resolved"), "rejected": _("not accepted")}  # fmt: skip
-        return {"role_names": names, "status_names": statuses}
+        reasons = {"spam": _("spam"), "duplicate": _("duplicate"),
+                   "out_of_scope": _("not in scope")}  # fmt: skip
+        filters = {"open": _("waiting"), "active": _("accepted and in progress"),
+                   "closed": _("closed")}  # fmt: skip
+        return {"role_names": names, "status_names": statuses, "reason_names": reasons,
+                "filter_names": filters, "now": datetime.now(UTC)}  # fmt: skip
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

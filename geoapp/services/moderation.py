@@ -1,0 +1,125 @@
+"""Coordinators turn reports into accepted, answered concerns.
+
+Every step is a row in the concern's history (with the actor, a staff-only
+note and an optional public answer); viewing a reporter's contact details is
+an audit event.  Flask-free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from geoapp.models.category import Category
+from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, Status
+from geoapp.services import audit
+
+NEXT = {
+    Status.NEW: (Status.UNDER_REVIEW, Status.ACCEPTED, Status.REJECTED),
+    Status.UNDER_REVIEW: (Status.ACCEPTED, Status.REJECTED),
+    Status.ACCEPTED: (Status.IN_PROGRESS, Status.RESOLVED, Status.REJECTED),
+    Status.IN_PROGRESS: (Status.RESOLVED,),
+    Status.RESOLVED: (),
+    Status.REJECTED: (Status.UNDER_REVIEW,),
+}
+REJECT_REASONS = ("spam", "duplicate", "out_of_scope")
+OPEN = (Status.NEW, Status.UNDER_REVIEW)
+MAX_ANSWER = 2000
+
+
+class ModerationError(ValueError):
+    """A step that is not allowed; the message says which."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One line of the moderation queue."""
+
+    public_id: str
+    short_code: str
+    category_uk: str
+    category_en: str
+    status: str
+    description: str
+    address: str | None
+    created_at: datetime
+    support_count: int
+    has_contact: bool
+
+
+def queue(
+    session: Session, community_id: int, statuses: tuple[Status, ...] = OPEN, limit: int = 200
+) -> list[QueueItem]:
+    """Concerns of a community in the given statuses, oldest first (they waited longest)."""
+    rows = session.execute(
+        select(Concern, Category, func.count(ConcernContact.concern_id))
+        .join(Category, Category.id == Concern.category_id)
+        .outerjoin(ConcernContact, ConcernContact.concern_id == Concern.id)
+        .where(Concern.community_id == community_id, Concern.status.in_(statuses))
+        .group_by(Concern.id, Category.id)
+        .order_by(Concern.created_at)
+        .limit(limit)
+    ).all()
+    return [
+        QueueItem(c.public_id, c.short_code, cat.name_uk, cat.name_en, c.status.value,
+                  c.description, c.address, c.created_at, c.support_count, bool(n))
+        for c, cat, n in rows
+    ]  # fmt: skip
+
+
+def get(session: Session, community_id: int, public_id: str) -> Concern | None:
+    """A concern of this community (another community's concern is not found here)."""
+    return session.scalar(
+        select(Concern).where(Concern.public_id == public_id, Concern.community_id == community_id)
+    )
+
+
+def history(session: Session, concern_id: int) -> list[ConcernEvent]:
+    """The concern's steps, first to last, with staff notes."""
+    return list(
+        session.scalars(
+            select(ConcernEvent).where(ConcernEvent.concern_id == concern_id)
+            .order_by(ConcernEvent.id)
+        )
+    )  # fmt: skip
+
+
+def change_status(
+    session: Session,
+    concern: Concern,
+    to: Status,
+    actor_id: int,
+    note: str = "",
+    public_answer: str = "",
+    reason: str = "",
+) -> None:
+    """Move a concern on, recording who, why, and what the public is told."""
+    if to not in NEXT[concern.status]:
+        raise ModerationError(f"{concern.status.value} -> {to.value} is not a step")
+    if to is Status.REJECTED and reason not in REJECT_REASONS:
+        raise ModerationError("a rejection needs a reason: " + ", ".join(REJECT_REASONS))
+    if len(public_answer) > MAX_ANSWER or len(note) > MAX_ANSWER:
+        raise ModerationError(f"at most {MAX_ANSWER} characters")
+    staff_note = " ".join(p for p in (f"[{reason}]" if reason else "", note.strip()) if p)
+    session.add(ConcernEvent(
+        concern_id=concern.id, actor_id=actor_id, from_status=concern.status.value,
+        to_status=to.value, note=staff_note or None, public_answer=public_answer.strip() or None,
+    ))  # fmt: skip
+    concern.status = to
+    session.commit()
+
+
+def view_contact(
+    session: Session, concern: Concern, actor_id: int, actor: str, client_addr: str | None
+) -> ConcernContact | None:
+    """The reporter's contact details; reading them is an audit event."""
+    contact = session.get(ConcernContact, concern.id)
+    audit.record(session, "contact.view", actor, actor_id=actor_id,
+                 community_id=concern.community_id, object_type="concern",
+                 object_id=concern.public_id, client_addr=client_addr,
+                 details={"found": contact is not None})  # fmt: skip
+    session.commit()
+    return contact

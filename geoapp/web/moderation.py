@@ -1,0 +1,92 @@
+"""The moderation queue and a concern's page, for the staff of one community.
+
+Everyone with a role may read; coordinators act and may open the reporter's
+contact (audited).  All routes go through `community_role`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from geoapp import db
+from geoapp.models.concern import Status
+from geoapp.models.user import Role
+from geoapp.services import moderation
+from geoapp.web.access import community_role
+
+bp = Blueprint("moderation", __name__, url_prefix="/staff/c/<slug>/concerns")
+FILTERS = {
+    "open": moderation.OPEN,
+    "active": (Status.ACCEPTED, Status.IN_PROGRESS),
+    "closed": (Status.RESOLVED, Status.REJECTED),
+}
+
+
+@bp.get("/")
+@community_role(Role.VIEWER)
+def queue(slug: str) -> str:
+    """Concerns waiting for a decision (or in another state), oldest first."""
+    which = request.args.get("show", "open")
+    items = moderation.queue(db.session(), g.community.id, FILTERS.get(which, moderation.OPEN))
+    return render_template("staff/concerns.html", community=g.community, items=items,
+                           which=which, filters=list(FILTERS), can_act=_can_act())  # fmt: skip
+
+
+def _can_act() -> bool:
+    return g.role.rank >= Role.COORDINATOR.rank
+
+
+def _concern(public_id: str):
+    concern = moderation.get(db.session(), g.community.id, public_id)
+    if concern is None:
+        abort(404)
+    return concern
+
+
+@bp.get("/<public_id>")
+@community_role(Role.VIEWER)
+def detail(slug: str, public_id: str) -> str:
+    """One concern: text, place, history with staff notes, and (for coordinators) actions."""
+    concern = _concern(public_id)
+    return render_template(
+        "staff/concern.html", community=g.community, concern=concern,
+        history=moderation.history(db.session(), concern.id), can_act=_can_act(),
+        next_steps=[s.value for s in moderation.NEXT[concern.status]],
+        reasons=moderation.REJECT_REASONS, contact=None,
+    )  # fmt: skip
+
+
+@bp.post("/<public_id>/status")
+@community_role(Role.COORDINATOR)
+def change_status(slug: str, public_id: str):
+    """Move the concern on, with an optional public answer and a staff note."""
+    concern = _concern(public_id)
+    try:
+        moderation.change_status(
+            db.session(), concern, Status(request.form.get("to", "")), current_user.user.id,
+            note=request.form.get("note", ""), public_answer=request.form.get("answer", ""),
+            reason=request.form.get("reason", ""),
+        )  # fmt: skip
+    except (ValueError, moderation.ModerationError):
+        db.session().rollback()
+        flash(_("That step is not possible. Choose another (a rejection needs a reason)."))
+        return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
+    flash(_("Saved."))
+    return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
+
+
+@bp.get("/<public_id>/contact")
+@community_role(Role.COORDINATOR)
+def contact(slug: str, public_id: str) -> str:
+    """The reporter's contact details (each view is recorded in the audit trail)."""
+    concern = _concern(public_id)
+    found = moderation.view_contact(db.session(), concern, current_user.user.id,
+                                    current_user.user.email, request.remote_addr)  # fmt: skip
+    return render_template(
+        "staff/concern.html", community=g.community, concern=concern,
+        history=moderation.history(db.session(), concern.id), can_act=True,
+        next_steps=[s.value for s in moderation.NEXT[concern.status]],
+        reasons=moderation.REJECT_REASONS, contact=found or False,
+    )  # fmt: skip
