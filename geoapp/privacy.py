@@ -2,8 +2,10 @@
 
 Every layer, export and API response builds its GeoJSON features here, so a
 property that is not on the layer's whitelist cannot reach a browser or a
-partner by accident.  Later rules (generalised points, k-suppression) join
-this module as the layers that need them arrive.
+partner by accident.  Concerns leave only through `public_concerns`: accepted
+ones, at their generalised point, never sensitive, never the resident's text or
+contact (sensitive categories only as counts).  k-suppression joins this module
+with the incident layers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from geoapp import sql
 from geoapp.layers import LayerSpec
 
 AUDIENCE_RANK = {"public": 0, "partner": 1, "staff": 2, "analyst": 3}
@@ -40,3 +45,19 @@ def feature_collection(
         "features": [feature(spec, props, geom) for props, geom in rows],
         "metadata": {"layer": spec.id, **metadata},
     }
+
+
+def public_concerns(
+    session: Session, community_id: int, status: str | None = None
+) -> list[tuple[dict[str, Any], str]]:
+    """(properties, GeoJSON geometry) of the concerns the public may see."""
+    rows = session.execute(
+        sql.load("public_concerns"), {"community_id": community_id, "status": status}
+    ).mappings()
+    return [({k: v for k, v in row.items() if k != "geometry"}, row["geometry"]) for row in rows]
+
+
+def sensitive_counts(session: Session, community_id: int) -> list[dict[str, Any]]:
+    """Accepted concerns of sensitive categories, counted per community, never located."""
+    rows = session.execute(sql.load("public_sensitive_counts"), {"community_id": community_id})
+    return [dict(row) for row in rows.mappings()]

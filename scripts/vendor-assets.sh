@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 npm install --no-audit --no-fund --loglevel=error
 dest=geoapp/static/vendor
 rm -rf "$dest"
-mkdir -p "$dest/leaflet" "$dest/leaflet.fullscreen"
+mkdir -p "$dest/leaflet" "$dest/leaflet.fullscreen" "$dest/leaflet.markercluster"
 cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
       node_modules/leaflet/dist/images "$dest/leaflet/"
 cp node_modules/leaflet/LICENSE "$dest/leaflet/LICENSE"
@@ -14,4 +14,11 @@ cp node_modules/leaflet.fullscreen/Control.FullScreen.js \
    node_modules/leaflet.fullscreen/Control.FullScreen.css \
    node_modules/leaflet.fullscreen/icon-fullscreen.svg \
    node_modules/leaflet.fullscreen/LICENSE "$dest/leaflet.fullscreen/"
+cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+   node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+   node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
+   node_modules/leaflet.markercluster/MIT-LICENCE.txt "$dest/leaflet.markercluster/" 2>/dev/null \
+  || cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+        node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+        node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css "$dest/leaflet.markercluster/"
 echo "vendor assets in $dest"

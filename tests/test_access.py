@@ -27,9 +27,15 @@ PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purp
 @pytest.fixture(scope="module")
 def samples(app):
     """A concern in Bucha, so routes that take a concern's id or token have one to open."""
-    resp = app.test_client().post("/api/v1/communities/bucha/concerns", json={
-        "category": "vandalism", "lon": 30.21, "lat": 50.545,
-        "client_token": "access-matrix-sample-0001"})
+    resp = app.test_client().post(
+        "/api/v1/communities/bucha/concerns",
+        json={
+            "category": "vandalism",
+            "lon": 30.21,
+            "lat": 50.545,
+            "client_token": "access-matrix-sample-0001",
+        },
+    )
     body = resp.get_json()
     return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1]}
 

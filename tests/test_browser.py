@@ -14,7 +14,9 @@ TILE_HOSTS = {"tile.openstreetmap.org"}
 
 def test_halytskyi_map_draws_switches_language_and_stays_local(page: Page, live_server):
     hosts: set[str] = set()
+    errors: list[str] = []
     page.on("request", lambda req: hosts.add(urlparse(req.url).hostname or ""))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{live_server}/c/lviv-halytskyi")
     expect(page.locator("html")).to_have_attribute("lang", "uk")
     expect(page.locator("h1")).to_have_text("Галицький район м. Львова")
@@ -30,6 +32,7 @@ def test_halytskyi_map_draws_switches_language_and_stays_local(page: Page, live_
     expect(page.locator("path.leaflet-interactive")).to_have_count(1)
     foreign = hosts - {"127.0.0.1"} - TILE_HOSTS
     assert not foreign, f"requests left the machine: {foreign}"
+    assert errors == [], errors
 
 
 def test_the_map_is_usable_on_a_phone(browser, live_server):

@@ -198,13 +198,21 @@ def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
     found = summary_by_slug(sess, slug)
     if found is None:
         return problem(404, "Not Found", f"no community '{slug}'")
-    geometry = boundary_geojson(sess, found.id) if found.bbox else None
+    if spec.source == "concerns":
+        rows = privacy.public_concerns(sess, found.id)
+        extra = {"generalised_to_m": current_app.config["GEOAPP_PUBLIC_GRID_M"],
+                 "sensitive_counts": privacy.sensitive_counts(sess, found.id)}  # fmt: skip
+    else:
+        geometry = boundary_geojson(sess, found.id) if found.bbox else None
+        rows = [(asdict(found), geometry)] if geometry else []
+        extra = {}
     body = privacy.feature_collection(
         spec,
-        [(asdict(found), geometry)] if geometry else [],
+        rows,
         community=found.slug,
         licence=OSM_ATTRIBUTION,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        **extra,
     )
     response = jsonify(body)
     response.mimetype = "application/geo+json"

@@ -8,14 +8,17 @@ under a strict Content-Security-Policy.  The map is rendered in three parts
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import date
 
 import folium
 from branca.element import MacroElement
 from flask import current_app, url_for
-from folium.plugins import Fullscreen
+from flask_babel import format_date
+from folium.plugins import Fullscreen, MarkerCluster
 from jinja2 import Template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from geoapp.layers import LayerSpec
 from geoapp.services.communities import CommunitySummary
@@ -36,6 +39,25 @@ class MetricScale(MacroElement):
     )
 
 
+class TextPopup(MacroElement):
+    """A popup from escaped text (folium's Popup needs jQuery, which no page here loads).
+
+    The content is built by the caller from `markupsafe.escape`d parts and passed to
+    Leaflet as a JSON string, so nothing a person typed can become markup or script.
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.bindPopup({{ this.html|tojson }}, {maxWidth: 260});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "TextPopup"
+        self.html = html
+
+
 @dataclass(frozen=True)
 class RenderedMap:
     """The three pieces of a rendered map, safe to place in a template."""
@@ -47,6 +69,48 @@ class RenderedMap:
 
 def _vendor(path: str) -> str:
     return url_for("static", filename=f"vendor/{path}")
+
+
+def _cluster_locally(cluster: MarkerCluster) -> None:
+    cluster.default_js = [
+        ("markercluster_js", _vendor("leaflet.markercluster/leaflet.markercluster.js"))
+    ]
+    cluster.default_css = [
+        ("markercluster_css", _vendor("leaflet.markercluster/MarkerCluster.css")),
+        ("markercluster_default_css", _vendor("leaflet.markercluster/MarkerCluster.Default.css")),
+    ]
+
+
+def _concerns_layer(
+    m: folium.Map,
+    spec: LayerSpec,
+    rows: list[tuple[dict, str]],
+    language: str,
+    status_names: dict[str, str],
+) -> None:
+    """Accepted concerns, coloured by status, clustered when zoomed out.
+
+    Popups are built from escaped text only: nothing a person typed becomes markup.
+    """
+    cluster = MarkerCluster(name=spec.title(language), show=spec.default_visible)
+    _cluster_locally(cluster)
+    for props, geometry in rows:
+        lon, lat = json.loads(geometry)["coordinates"]
+        category = props["category_en"] if language == "en" else props["category_uk"]
+        reported = format_date(date.fromisoformat(props["reported"]), "long")
+        lines = [f"<strong>{escape(category)}</strong>",
+                 escape(status_names.get(props["status"], props["status"])),
+                 escape(reported)]  # fmt: skip
+        if props.get("answer"):
+            lines.append(f"<em>{escape(props['answer'])}</em>")
+        colour = spec.style.get(props["status"], "#555")
+        marker = folium.CircleMarker(
+            location=(lat, lon), radius=8, color=colour, fill=True, fill_color=colour,
+            fill_opacity=0.8, weight=2,
+        )  # fmt: skip
+        TextPopup("<br>".join(lines)).add_to(marker)
+        marker.add_to(cluster)
+    cluster.add_to(m)
 
 
 def _serve_locally(m: folium.Map, fullscreen: Fullscreen) -> None:
@@ -67,6 +131,7 @@ def community_map(
     spec: LayerSpec,
     language: str,
     labels: dict[str, str],
+    concerns: tuple[LayerSpec, list[tuple[dict, str]], dict[str, str]] | None = None,
 ) -> RenderedMap:
     """The public map of one community: base map, boundary, layer control, scale, full screen."""
     cfg = current_app.config
@@ -103,6 +168,8 @@ def community_map(
     if community.bbox:
         xmin, ymin, xmax, ymax = community.bbox
         m.fit_bounds([[ymin, xmin], [ymax, xmax]])
+    if concerns is not None:
+        _concerns_layer(m, concerns[0], concerns[1], language, concerns[2])
     MetricScale().add_to(m)
     fullscreen = Fullscreen(title=labels["fullscreen"], title_cancel=labels["fullscreen_exit"])
     fullscreen.add_to(m)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import gettext as _
@@ -42,8 +43,27 @@ def community(slug: str) -> str:
         "fullscreen": _("Full screen"),
         "fullscreen_exit": _("Exit full screen"),
     }
-    rendered = community_map(summary, feature, spec, current_language(), labels)
-    return render_template("community.html", community=summary, map=rendered)
+    concern_spec = current_app.extensions["geoapp.layers"]["concerns"]
+    concerns = privacy.public_concerns(sess, summary.id)
+    statuses = {"accepted": _("accepted"), "in_progress": _("in progress"),
+                "resolved": _("resolved")}  # fmt: skip
+    rendered = community_map(summary, feature, spec, current_language(), labels,
+                             concerns=(concern_spec, concerns, statuses))  # fmt: skip
+    return render_template("community.html", community=summary, map=rendered,
+                           concern_count=len(concerns),
+                           sensitive=privacy.sensitive_counts(sess, summary.id))  # fmt: skip
+
+
+@bp.get("/c/<slug>/results")
+def results(slug: str) -> str:
+    """What was done: the community's resolved concerns with the staff's answers."""
+    sess = db.session()
+    summary = summary_by_slug(sess, slug)
+    if summary is None:
+        abort(404)
+    done = privacy.public_concerns(sess, summary.id, status="resolved")
+    items = [{**p, "reported": date.fromisoformat(p["reported"])} for p, _g in done]
+    return render_template("results.html", community=summary, done=items)
 
 
 @bp.get("/t/<token>")
