@@ -217,3 +217,24 @@ def test_the_tracking_page_shows_status_never_contact_or_true_point(client, engi
     (row,) = concern_rows(engine, t)
     assert f"{row.x:.4f}" not in html
     assert client.get("/t/not-a-real-token").status_code == 404
+
+
+def test_submissions_are_rate_limited_per_client(database_url):
+    from geoapp import create_app
+    from tests.conftest import app_config
+
+    limited = create_app(
+        app_config(
+            database_url,
+            GEOAPP_REPORT_LIMIT="3 per hour",
+            GEOAPP_LIMIT_PREFIX=f"rate-{uuid.uuid4().hex}",
+        )
+    )
+    client = limited.test_client()
+    statuses = [
+        post(client, {"category": "vandalism", **IN_BUCHA, "client_token": token()}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [201, 201, 201, 429]
+    resp = post(client, {"category": "vandalism", **IN_BUCHA, "client_token": token()})
+    assert resp.mimetype == "application/problem+json" and resp.get_json()["status"] == 429

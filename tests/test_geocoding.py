@@ -312,6 +312,7 @@ def test_geocode_api(client, bucha_gazetteer):
         ("q=" + "д" * 2000 + "&community=bucha", 400, "q"),
         ("q=北京路&community=bucha", 400, "q"),
         ("q=12345&community=bucha", 400, "q"),
+        ("q=%00Вокзальна&community=bucha", 400, "q"),
         ("q=Вокзальна&community=atlantis", 404, "community"),
         ("q=Вокзальна", 400, "community"),
         ("q=Вокзальна&community=bucha&limit=0", 400, "limit"),

@@ -27,6 +27,12 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()-]{7,20}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out on the phone
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """Resident text without control characters (PostgreSQL refuses NUL; none belong here)."""
+    return _CONTROL.sub("", value)
 
 
 @dataclass
@@ -154,6 +160,8 @@ def report_concern(
     if earlier is not None:
         return earlier
     category, lon, lat, located_by, score, address = validate(session, community, report, language)
+    report = Report(**{k: clean_text(v) if isinstance(v, str) else v
+                       for k, v in report.__dict__.items()})  # fmt: skip
     params = {
         "public_id": str(uuid.uuid4()), "tracking_token": secrets.token_urlsafe(24),
         "short_code": "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)),

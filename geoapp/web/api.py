@@ -90,6 +90,8 @@ def geocode_address() -> Response | tuple[Response, int]:
     query = (request.args.get("q") or "").strip()
     if not query:
         return problem(400, "Missing parameter", "'q' (the address) is required", parameter="q")
+    if any(ord(ch) < 32 for ch in query):
+        return problem(400, "Invalid parameter", "'q' contains control characters", parameter="q")
     if len(query) > MAX_QUERY:
         return problem(400, "Invalid parameter", f"'q' is longer than {MAX_QUERY} characters",
                        parameter="q")  # fmt: skip
