@@ -40,7 +40,10 @@ def _step(client, public_id: str, **form):
 def test_accept_with_an_answer_reaches_the_resident(client, coordinator):
     receipt = _report(client, "<b>ліхтар</b> не світить")
     queue = coordinator.get("/staff/c/bucha/concerns/").get_data(as_text=True)
-    assert receipt["short_code"] in queue and "очікує" in queue
+    assert "очікує" in queue and "звернен" in queue
+    found = coordinator.get(f"/staff/c/bucha/concerns/?code={receipt['short_code'].lower()}")
+    queue = found.get_data(as_text=True)
+    assert receipt["short_code"] in queue and "1 звернення" in queue
     assert "&lt;b&gt;ліхтар&lt;/b&gt;" in queue  # text, not markup
     resp = _step(
         coordinator,

@@ -51,23 +51,37 @@ class QueueItem:
 
 
 def queue(
-    session: Session, community_id: int, statuses: tuple[Status, ...] = OPEN, limit: int = 200
-) -> list[QueueItem]:
-    """Concerns of a community in the given statuses, oldest first (they waited longest)."""
+    session: Session,
+    community_id: int,
+    statuses: tuple[Status, ...] = OPEN,
+    limit: int = 50,
+    offset: int = 0,
+    code: str = "",
+) -> tuple[list[QueueItem], int]:
+    """A page of a community's concerns, oldest first (they waited longest), and the total.
+
+    `code` finds one by the short code a resident reads out on the phone.
+    """
+    where = [Concern.community_id == community_id, Concern.status.in_(statuses)]
+    if code:
+        where = [Concern.community_id == community_id, Concern.short_code == code.upper()]
+    total = session.scalar(select(func.count()).select_from(Concern).where(*where)) or 0
     rows = session.execute(
         select(Concern, Category, func.count(ConcernContact.concern_id))
         .join(Category, Category.id == Concern.category_id)
         .outerjoin(ConcernContact, ConcernContact.concern_id == Concern.id)
-        .where(Concern.community_id == community_id, Concern.status.in_(statuses))
+        .where(*where)
         .group_by(Concern.id, Category.id)
-        .order_by(Concern.created_at)
+        .order_by(Concern.created_at, Concern.id)
         .limit(limit)
+        .offset(offset)
     ).all()
-    return [
+    items = [
         QueueItem(c.public_id, c.short_code, cat.name_uk, cat.name_en, c.status.value,
                   c.description, c.address, c.created_at, c.support_count, bool(n))
         for c, cat, n in rows
     ]  # fmt: skip
+    return items, total
 
 
 def get(session: Session, community_id: int, public_id: str) -> Concern | None:

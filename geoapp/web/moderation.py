@@ -17,6 +17,7 @@ from geoapp.services import moderation
 from geoapp.web.access import community_role
 
 bp = Blueprint("moderation", __name__, url_prefix="/staff/c/<slug>/concerns")
+PAGE = 50
 FILTERS = {
     "open": moderation.OPEN,
     "active": (Status.ACCEPTED, Status.IN_PROGRESS),
@@ -29,9 +30,15 @@ FILTERS = {
 def queue(slug: str) -> str:
     """Concerns waiting for a decision (or in another state), oldest first."""
     which = request.args.get("show", "open")
-    items = moderation.queue(db.session(), g.community.id, FILTERS.get(which, moderation.OPEN))
+    code = (request.args.get("code") or "").strip()[:12]
+    page = max(request.args.get("page", 1, type=int), 1)
+    items, total = moderation.queue(db.session(), g.community.id,
+                                    FILTERS.get(which, moderation.OPEN), limit=PAGE,
+                                    offset=(page - 1) * PAGE, code=code)  # fmt: skip
     return render_template("staff/concerns.html", community=g.community, items=items,
-                           which=which, filters=list(FILTERS), can_act=_can_act())  # fmt: skip
+                           total=total, page=page, pages=max((total + PAGE - 1) // PAGE, 1),
+                           which=which, code=code, filters=list(FILTERS),
+                           can_act=_can_act())  # fmt: skip
 
 
 def _can_act() -> bool:
