@@ -11,13 +11,14 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from bench import bench_assign, bench_boundaries, bench_geocode
+from bench import bench_assign, bench_boundaries, bench_concerns, bench_geocode
 from bench.common import Outcome, append_results, environment, format_section, log
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     bench_boundaries.NAME: lambda _args: bench_boundaries.run(),
     bench_assign.NAME: lambda args: bench_assign.run(points=args.points),
     bench_geocode.NAME: lambda _args: bench_geocode.run(),
+    bench_concerns.NAME: lambda _args: bench_concerns.run(),
 }
 
 

@@ -238,3 +238,49 @@ def test_submissions_are_rate_limited_per_client(database_url):
     assert statuses == [201, 201, 201, 429]
     resp = post(client, {"category": "vandalism", **IN_BUCHA, "client_token": token()})
     assert resp.mimetype == "application/problem+json" and resp.get_json()["status"] == 429
+
+
+def _accept(app, staff, public_id: str) -> None:
+    from tests.conftest import csrf_from, sign_in
+
+    coordinator = app.test_client()
+    sign_in(coordinator, staff["coordinator"])
+    page = coordinator.get(f"/staff/c/bucha/concerns/{public_id}").get_data(as_text=True)
+    coordinator.post(
+        f"/staff/c/bucha/concerns/{public_id}/status",
+        data={"csrf_token": csrf_from(page), "to": "accepted"},
+    )
+
+
+def test_nearby_shows_accepted_concerns_of_the_category_and_me_too_counts_once(app, client, staff):
+    spot = {"lon": 30.2150, "lat": 50.5480}
+    accepted = post(
+        client, {"category": "stray_animals", **spot, "client_token": token()}
+    ).get_json()
+    waiting = post(
+        client, {"category": "stray_animals", **spot, "client_token": token()}
+    ).get_json()
+    _accept(app, staff, accepted["public_id"])
+    near = client.get(
+        "/api/v1/communities/bucha/concerns/nearby?category=stray_animals&lon=30.2152&lat=50.5481"
+    ).get_json()["concerns"]
+    ids = [c["public_id"] for c in near]
+    assert accepted["public_id"] in ids and waiting["public_id"] not in ids
+    assert all(c["metres"] % 50 == 0 for c in near)  # rounded: no triangulation
+    other = client.get(
+        "/api/v1/communities/bucha/concerns/nearby?category=vandalism&lon=30.2152&lat=50.5481"
+    ).get_json()["concerns"]
+    assert accepted["public_id"] not in [c["public_id"] for c in other]
+    far = client.get(
+        "/api/v1/communities/bucha/concerns/nearby?category=stray_animals&lon=30.2300&lat=50.5600"
+    ).get_json()["concerns"]
+    assert accepted["public_id"] not in [c["public_id"] for c in far]
+    me = token()
+    url = f"/api/v1/communities/bucha/concerns/{accepted['public_id']}/support"
+    assert client.post(url, json={"client_token": me}).get_json()["support_count"] == 1
+    assert client.post(url, json={"client_token": me}).get_json()["support_count"] == 1
+    assert client.post(url, json={"client_token": token()}).get_json()["support_count"] == 2
+    waiting_url = f"/api/v1/communities/bucha/concerns/{waiting['public_id']}/support"
+    assert client.post(waiting_url, json={"client_token": me}).status_code == 404
+    assert client.post(url, json={"client_token": "x"}).status_code == 422
+    assert client.post(url, json=["nope"]).status_code == 400

@@ -4,6 +4,7 @@ Chromium a resident taps the map, picks a category, sends, and sees the receipt.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -160,3 +161,63 @@ def test_offline_reports_are_kept_and_sent_once_back_online(browser, live_server
             conn.scalar(text("SELECT count(*) FROM concern WHERE client_token = :t"), {"t": t}) == 1
         )
     context.close()
+
+
+@pytest.mark.browser
+def test_the_pin_names_its_address_and_offers_me_too(browser, live_server, app, staff, engine):
+    import csv
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from geoapp.services.gazetteer import load
+    from tests.conftest import sign_in
+
+    path = Path(__file__).parent / ".." / "var"
+    path.mkdir(exist_ok=True)
+    csv_path = path / f"metoo-{uuid.uuid4().hex}.csv"
+    with csv_path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["lon", "lat", "street", "housenumber"])
+        writer.writerow([30.2251, 50.5501, "вул. Ювілейна", "12"])
+    with Session(engine) as sess:
+        load(sess, csv_path, sess.scalar(text("SELECT id FROM community WHERE slug='bucha'")))
+    csv_path.unlink()
+    client = app.test_client()
+    receipt = client.post(
+        "/api/v1/communities/bucha/concerns",
+        json={
+            "category": "dangerous_infrastructure",
+            "lon": 30.2250,
+            "lat": 50.5500,
+            "client_token": uuid.uuid4().hex,
+        },
+    ).get_json()
+    coordinator = app.test_client()
+    sign_in(coordinator, staff["coordinator"])
+    page_html = coordinator.get(f"/staff/c/bucha/concerns/{receipt['public_id']}").get_data(
+        as_text=True
+    )
+    coordinator.post(
+        f"/staff/c/bucha/concerns/{receipt['public_id']}/status",
+        data={"csrf_token": csrf_from(page_html), "to": "accepted"},
+    )
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server}/c/bucha/report")
+    page.get_by_label("Небезпечна інфраструктура").check()
+    page.evaluate("document.getElementById('pick-map').placePin(50.5500, 30.2250)")
+    expect(page.locator("#pin-address")).to_have_text("Найближча адреса: вул. Ювілейна, 12")
+    expect(page.locator("#nearby")).to_be_visible()
+    expect(page.locator("#nearby li")).to_contain_text("прийнято")
+    page.locator("#nearby").get_by_role("button", name="Я теж").click()
+    expect(page.locator("#offline-status")).to_have_text("Дякуємо: ваш голос враховано.")
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(
+                text("SELECT support_count FROM concern WHERE public_id = :p"),
+                {"p": receipt["public_id"]},
+            )
+            == 1
+        )
+    page.close()

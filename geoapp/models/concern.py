@@ -74,6 +74,18 @@ class ConcernContact(Base):
     consent: Mapped[bool] = mapped_column(Boolean)
 
 
+class ConcernSupport(Base):
+    """A resident's "me too" on an existing concern, once per client token."""
+
+    __tablename__ = "concern_support"
+
+    concern_id: Mapped[int] = mapped_column(
+        ForeignKey("concern.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class ConcernEvent(Base):
     """One step in a concern's history: a status change, a note, a public answer."""
 

@@ -219,3 +219,43 @@ def tracked(session: Session, token: str) -> Tracked | None:
         concern.created_at, concern.description, concern.address,
         [(e.at, e.to_status, e.public_answer) for e in events],
     )  # fmt: skip
+
+
+def nearby(
+    session: Session, community: Community, category_code: str, lon: float, lat: float
+) -> list[dict]:
+    """Open concerns of the same category within the category's radius (public view only)."""
+    category = _category(session, community, category_code)
+    if category is None or category.handling == "no_pin" or category.sensitive:
+        return []
+    rows = session.execute(
+        sql.load("concerns_nearby"),
+        {"community_id": community.id, "category": category.code, "lon": lon, "lat": lat,
+         "radius": category.radius_m},
+    ).mappings()  # fmt: skip
+    return [dict(row) | {"metres": int(row["metres"])} for row in rows]
+
+
+def support(
+    session: Session, community: Community, public_id: str, client_token: str
+) -> int | None:
+    """Add a resident's "me too" (once per client token); the new count, or None if unknown."""
+    if not TOKEN_RE.match(client_token or ""):
+        raise ConcernInvalid({"client_token": "invalid_token"})
+    concern = session.scalar(
+        select(Concern).where(Concern.public_id == public_id,
+                              Concern.community_id == community.id,
+                              Concern.status.in_(("accepted", "in_progress")))
+    )  # fmt: skip
+    if concern is None:
+        return None
+    added = session.execute(
+        text("INSERT INTO concern_support (concern_id, client_token) VALUES (:c, :t) "
+             "ON CONFLICT DO NOTHING RETURNING concern_id"), {"c": concern.id, "t": client_token},
+    ).first()  # fmt: skip
+    if added:
+        session.execute(text("UPDATE concern SET support_count = support_count + 1 WHERE id = :c"),
+                        {"c": concern.id})  # fmt: skip
+    session.commit()
+    return session.scalar(text("SELECT support_count FROM concern WHERE id = :c"),
+                          {"c": concern.id})  # fmt: skip

@@ -17,7 +17,7 @@ from geoapp.services.communities import (
     list_communities,
     summary_by_slug,
 )
-from geoapp.services.concerns import ConcernInvalid, Report, report_concern
+from geoapp.services.concerns import ConcernInvalid, Report, nearby, report_concern, support
 from geoapp.services.geocode import geocode, reverse
 from geoapp.services.locate import locate
 from geoapp.web.concern_messages import message
@@ -187,6 +187,39 @@ def report(slug: str) -> tuple[Response, int]:
             "tracking_url": url_for("public.track", token=receipt.tracking_token,
                                     _external=True)}  # fmt: skip
     return jsonify(body), 201 if receipt.created else 200
+
+
+@bp.get("/communities/<slug>/concerns/nearby")
+def concerns_nearby(slug: str) -> Response | tuple[Response, int]:
+    """Accepted concerns of `category` near `lon`, `lat`: before reporting, say "me too"."""
+    community = get_by_slug(db.session(), slug)
+    if community is None:
+        return problem(404, "Not Found", f"no community '{slug}'")
+    point = _point()
+    if not isinstance(point[0], float):
+        return point  # type: ignore[return-value]
+    items = nearby(db.session(), community, request.args.get("category", ""), *point)
+    return jsonify({"community": slug, "concerns": items})
+
+
+@bp.post("/communities/<slug>/concerns/<public_id>/support")
+@limiter.limit(lambda: current_app.config["GEOAPP_REPORT_LIMIT"])
+def concern_support(slug: str, public_id: str) -> Response | tuple[Response, int]:
+    """Add "me too" to an accepted concern, once per `client_token`."""
+    community = get_by_slug(db.session(), slug)
+    body = request.get_json(silent=True)
+    if community is None:
+        return problem(404, "Not Found", f"no community '{slug}'")
+    if not isinstance(body, dict) or not isinstance(body.get("client_token"), str):
+        return problem(400, "Bad Request", "send a JSON object with 'client_token'")
+    try:
+        count = support(db.session(), community, public_id, body["client_token"])
+    except ConcernInvalid:
+        return problem(422, "Unprocessable Content", message("invalid_token"),
+                       errors=[{"field": "client_token", "code": "invalid_token"}])  # fmt: skip
+    if count is None:
+        return problem(404, "Not Found", "no open concern with this id here")
+    return jsonify({"public_id": public_id, "support_count": count})
 
 
 @bp.get("/communities/<slug>/layers/<layer>.geojson")

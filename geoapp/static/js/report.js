@@ -76,8 +76,11 @@
         marker.on("dragend", function () { place(marker.getLatLng(), "pin"); });
       } else { marker.setLatLng(latlng); }
       pinStatus.textContent = script.dataset.pinned;
+      showAddress(latlng);
+      showNearby();
     };
     map.on("click", function (e) { place(e.latlng, "pin"); });
+    box.placePin = function (lat, lng) { place(L.latLng(lat, lng), "pin"); };  // for tests
     if (lon.value && lat.value) { place(L.latLng(+lat.value, +lon.value), how.value || "pin"); }
     var me = document.getElementById("locate-me");
     if (me && navigator.geolocation) {
@@ -89,6 +92,54 @@
       });
     } else if (me) { me.hidden = true; }
   }
+
+  // Where the pin is, in words: the nearest known address.
+  var pinAddress = document.getElementById("pin-address");
+  function showAddress(latlng) {
+    fetch(script.dataset.reverse + "?lon=" + latlng.lng.toFixed(6) + "&lat=" + latlng.lat.toFixed(6))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        var near = body && body.nearest;
+        pinAddress.textContent = near ? script.dataset.nearLabel + " " + near.label : "";
+        pinAddress.hidden = !near;
+      }).catch(function () { pinAddress.hidden = true; });
+  }
+
+  // Before a new report: the same kind of concern, already accepted nearby? Say "me too".
+  var nearbyBox = document.getElementById("nearby");
+  function showNearby() {
+    var chosen = form.querySelector("input[name=category]:checked");
+    if (!nearbyBox || !chosen || !lon.value) { if (nearbyBox) { nearbyBox.hidden = true; } return; }
+    var url = script.dataset.nearby + "?category=" + encodeURIComponent(chosen.value) +
+      "&lon=" + lon.value + "&lat=" + lat.value;
+    fetch(url).then(function (r) { return r.ok ? r.json() : {concerns: []}; }).then(function (body) {
+      var list = nearbyBox.querySelector("ul");
+      list.textContent = "";
+      body.concerns.forEach(function (c) {
+        var li = document.createElement("li");
+        var label = document.createElement("span");
+        label.textContent = (script.getAttribute("data-status-" + c.status) || c.status) + ", " +
+          c.metres + " " + script.dataset.metres + " (" + c.support_count + ")";
+        var button = document.createElement("button");
+        button.type = "button"; button.textContent = script.dataset.meToo;
+        button.addEventListener("click", function () {
+          fetch(script.dataset.api + "/" + encodeURIComponent(c.public_id) + "/support", {
+            method: "POST", headers: {"Content-Type": "application/json"}, credentials: "omit",
+            body: JSON.stringify({client_token: form.querySelector("input[name=client_token]").value})
+          }).then(function (r) { return r.json(); }).then(function (res) {
+            label.textContent = label.textContent.replace(/\(\d+\)$/, "(" + res.support_count + ")");
+            button.disabled = true; say(script.dataset.supported);
+          });
+        });
+        li.appendChild(label); li.appendChild(document.createTextNode(" ")); li.appendChild(button);
+        list.appendChild(li);
+      });
+      nearbyBox.hidden = body.concerns.length === 0;
+    }).catch(function () { nearbyBox.hidden = true; });
+  }
+  form.querySelectorAll("input[name=category]").forEach(function (r) {
+    r.addEventListener("change", showNearby);
+  });
 
   // Sending: through the API; offline, keep it on the phone.
   form.addEventListener("submit", function (event) {
