@@ -4,6 +4,7 @@ nothing; a valid one is stored.  The API never answers 5xx."""
 from __future__ import annotations
 
 import math
+import re
 import uuid
 
 from hypothesis import HealthCheck, given, settings
@@ -45,7 +46,14 @@ corruptions = st.one_of(
         st.fixed_dictionaries({"phone": st.text(alphabet="abcxyz!?", min_size=3, max_size=12)}),
     ),
     st.tuples(
-        st.just("contact"), st.fixed_dictionaries({"name": st.text(min_size=1, max_size=20)})
+        st.just("contact"),
+        st.fixed_dictionaries(
+            {
+                "name": st.text(min_size=1, max_size=20).filter(
+                    lambda s: re.sub(r"[\x00-\x1f\x7f]", "", s).strip()
+                )
+            }
+        ),
     ),
     bad_point,
     st.tuples(st.just("lon"), not_a_number),

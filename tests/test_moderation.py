@@ -120,3 +120,68 @@ def test_viewing_the_contact_is_audited(client, coordinator, staff, engine):
         ).one()
     assert event.actor == staff["coordinator"].email and event.details == {"found": True}
     assert "+380501112233" not in str(event)
+
+
+def _post(client, public_id: str, action: str, **form):
+    page = client.get(f"/staff/c/bucha/concerns/{public_id}").get_data(as_text=True)
+    return client.post(
+        f"/staff/c/bucha/concerns/{public_id}/{action}",
+        data={"csrf_token": csrf_from(page), **form},
+    )
+
+
+def test_redaction_category_and_place_keep_the_original_for_staff(client, coordinator, engine):
+    receipt = _report(client, "Це робить Іван Петренко з 5 під'їзду, тел. 0671234567")
+    resp = _post(
+        coordinator,
+        receipt["public_id"],
+        "edit",
+        category="drinking_noise",
+        description="Це робить мешканець сусіднього під'їзду",
+        lon="30.2120",
+        lat="50.5460",
+    )
+    assert resp.status_code == 303
+    track = client.get(receipt["tracking_url"].split("localhost", 1)[-1]).get_data(as_text=True)
+    assert "Петренко" not in track and "0671234567" not in track
+    assert "Розпивання алкоголю та шум" in track
+    staff_page = coordinator.get(f"/staff/c/bucha/concerns/{receipt['public_id']}")
+    assert "Петренко" in staff_page.get_data(as_text=True)  # the original, for staff only
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT ST_X(point) AS x, ST_Y(point) AS y, "
+                "ST_Distance(point::geography, public_point::geography) AS d "
+                "FROM concern WHERE public_id = :p"
+            ),
+            {"p": receipt["public_id"]},
+        ).one()
+    assert (row.x, row.y) == pytest.approx((30.2120, 50.5460)) and row.d <= 75
+    outside = _post(coordinator, receipt["public_id"], "edit", lon="24.03", lat="49.84")
+    assert outside.status_code == 303
+    with engine.connect() as conn:
+        assert conn.scalar(
+            text("SELECT ST_X(point) FROM concern WHERE public_id = :p"),
+            {"p": receipt["public_id"]},
+        ) == pytest.approx(30.2120)
+
+
+def test_a_duplicate_is_merged_and_its_support_moves(client, coordinator, engine):
+    first = _report(client)
+    second = _report(client)
+    _step(coordinator, first["public_id"], to="accepted")
+    resp = _post(coordinator, second["public_id"], "merge", into=first["short_code"].lower())
+    assert resp.status_code == 303 and first["public_id"] in resp.headers["Location"]
+    with engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                text(
+                    "SELECT public_id, status::text || ':' || support_count FROM concern "
+                    "WHERE public_id IN (:a, :b)"
+                ),
+                {"a": first["public_id"], "b": second["public_id"]},
+            ).all()
+        )
+    assert rows == {first["public_id"]: "accepted:1", second["public_id"]: "rejected:0"}
+    again = _post(coordinator, first["public_id"], "merge", into="NOSUCH00")
+    assert again.status_code == 303 and first["public_id"] in again.headers["Location"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from geoapp.models.category import Category
@@ -137,3 +137,75 @@ def view_contact(
                  details={"found": contact is not None})  # fmt: skip
     session.commit()
     return contact
+
+
+def edit(
+    session: Session,
+    concern: Concern,
+    actor_id: int,
+    grid_m: float,
+    category_code: str | None = None,
+    description: str | None = None,
+    lon: float | None = None,
+    lat: float | None = None,
+) -> list[str]:
+    """Correct a concern: category, text (redaction) or place; return what changed.
+
+    The original text stays in the history as a staff-only note, so a redaction hides
+    a name or a phone number from the resident-facing pages without losing the record.
+    """
+    changes: list[str] = []
+    if category_code and category_code != session.get(Category, concern.category_id).code:
+        category = session.scalar(
+            select(Category).where(Category.domain == "concern", Category.code == category_code)
+        )
+        if category is None or category.handling == "no_pin":
+            raise ModerationError(f"no category '{category_code}' for concerns")
+        changes.append(f"category -> {category.code}")
+        concern.category_id = category.id
+    if description is not None and description.strip() != concern.description:
+        changes.append(f"text redacted; original: {concern.description}")
+        concern.description = description.strip()[:1000]
+    if lon is not None and lat is not None:
+        inside = session.scalar(
+            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
+                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": concern.community_id},
+        )  # fmt: skip
+        if not inside:
+            raise ModerationError("the new place is outside the community")
+        moved = session.scalar(
+            text("UPDATE concern c SET point = p.g, public_point = ST_Transform(ST_SnapToGrid("
+                 "ST_Transform(p.g, m.metric_srid), :grid), 4326) "
+                 "FROM (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326) AS g) p, community m "
+                 "WHERE c.id = :id AND m.id = c.community_id "
+                 "RETURNING round(ST_Distance(p.g::geography, "
+                 "(SELECT point FROM concern WHERE id = :id)::geography))"),
+            {"x": lon, "y": lat, "grid": grid_m, "id": concern.id},
+        )  # fmt: skip
+        changes.append(f"place moved {int(moved or 0)} m")
+        session.expire(concern, ["point", "public_point"])
+    if not changes:
+        return []
+    session.add(ConcernEvent(concern_id=concern.id, actor_id=actor_id,
+                             from_status=concern.status.value, to_status=concern.status.value,
+                             note="; ".join(changes)))  # fmt: skip
+    session.commit()
+    return changes
+
+
+def merge(session: Session, concern: Concern, into_code: str, actor_id: int) -> Concern:
+    """Close a duplicate into another open concern of the same community; supports move."""
+    target = session.scalar(
+        select(Concern).where(Concern.community_id == concern.community_id,
+                              Concern.short_code == into_code.strip().upper(),
+                              Concern.id != concern.id)
+    )  # fmt: skip
+    if target is None or target.status in (Status.REJECTED, Status.RESOLVED):
+        raise ModerationError("no open concern with that code in this community")
+    target.support_count += 1 + concern.support_count
+    session.add(ConcernEvent(concern_id=concern.id, actor_id=actor_id,
+                             from_status=concern.status.value, to_status=Status.REJECTED.value,
+                             note=f"[duplicate] merged into {target.short_code}"))  # fmt: skip
+    concern.status = Status.REJECTED
+    session.commit()
+    return target

@@ -6,7 +6,17 @@ contact (audited).  All routes go through `community_role`.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,6 +24,7 @@ from geoapp import db
 from geoapp.models.concern import Status
 from geoapp.models.user import Role
 from geoapp.services import moderation
+from geoapp.services.categories import for_community
 from geoapp.web.access import community_role
 
 bp = Blueprint("moderation", __name__, url_prefix="/staff/c/<slug>/concerns")
@@ -62,6 +73,7 @@ def detail(slug: str, public_id: str) -> str:
         history=moderation.history(db.session(), concern.id), can_act=_can_act(),
         next_steps=[s.value for s in moderation.NEXT[concern.status]],
         reasons=moderation.REJECT_REASONS, contact=None,
+        categories=for_community(db.session(), g.community.id),
     )  # fmt: skip
 
 
@@ -84,6 +96,50 @@ def change_status(slug: str, public_id: str):
     return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
 
 
+def _float(name: str) -> float | None:
+    try:
+        return float(request.form.get(name, ""))
+    except ValueError:
+        return None
+
+
+@bp.post("/<public_id>/edit")
+@community_role(Role.COORDINATOR)
+def edit(slug: str, public_id: str):
+    """Correct the category, the text (redaction, original kept for staff) or the place."""
+    concern = _concern(public_id)
+    try:
+        changed = moderation.edit(
+            db.session(), concern, current_user.user.id,
+            current_app.config["GEOAPP_PUBLIC_GRID_M"],
+            category_code=request.form.get("category") or None,
+            description=request.form.get("description"),
+            lon=_float("lon"), lat=_float("lat"),
+        )  # fmt: skip
+    except moderation.ModerationError:
+        db.session().rollback()
+        flash(_("The correction could not be saved: check the category and the place."))
+        return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
+    flash(_("Saved.") if changed else _("Nothing changed."))
+    return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
+
+
+@bp.post("/<public_id>/merge")
+@community_role(Role.COORDINATOR)
+def merge(slug: str, public_id: str):
+    """Close this concern as a duplicate of the one with the given code."""
+    concern = _concern(public_id)
+    try:
+        target = moderation.merge(db.session(), concern, request.form.get("into", ""),
+                                  current_user.user.id)  # fmt: skip
+    except moderation.ModerationError:
+        db.session().rollback()
+        flash(_("No open concern with that code in this community."))
+        return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
+    flash(_("Merged."))
+    return redirect(url_for(".detail", slug=slug, public_id=target.public_id)), 303
+
+
 @bp.get("/<public_id>/contact")
 @community_role(Role.COORDINATOR)
 def contact(slug: str, public_id: str) -> str:
@@ -96,4 +152,5 @@ def contact(slug: str, public_id: str) -> str:
         history=moderation.history(db.session(), concern.id), can_act=True,
         next_steps=[s.value for s in moderation.NEXT[concern.status]],
         reasons=moderation.REJECT_REASONS, contact=found or False,
+        categories=for_community(db.session(), g.community.id),
     )  # fmt: skip
