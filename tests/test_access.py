@@ -26,7 +26,7 @@ PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purp
 
 
 @pytest.fixture(scope="module")
-def samples(app):
+def samples(app, engine):
     """A concern in Bucha, so routes that take a concern's id or token have one to open."""
     resp = app.test_client().post(
         "/api/v1/communities/bucha/concerns",
@@ -38,6 +38,23 @@ def samples(app):
         },
     )
     body = resp.get_json()
+    from sqlalchemy.orm import Session
+
+    from geoapp.models.concern import Concern, ConcernPhoto
+    from tests.test_photos import jpeg_with_gps
+
+    with Session(engine) as sess:  # give it a photo, so the photo route has one to serve
+        concern = sess.query(Concern).filter_by(public_id=body["public_id"]).one()
+        if sess.get(ConcernPhoto, concern.id) is None:
+            from geoapp.services.photos import clean_photo
+
+            photo = clean_photo(jpeg_with_gps((64, 48)))
+            sess.add(
+                ConcernPhoto(
+                    concern_id=concern.id, jpeg=photo.jpeg, width=photo.width, height=photo.height
+                )
+            )
+            sess.commit()
     return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1]}
 
 

@@ -8,7 +8,14 @@ from geoapp.models.audit import AuditEvent
 from geoapp.models.base import Base
 from geoapp.models.category import Category
 from geoapp.models.community import Community, CommunityLevel, CommunityPart
-from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, ConcernSupport, Status
+from geoapp.models.concern import (
+    Concern,
+    ConcernContact,
+    ConcernEvent,
+    ConcernPhoto,
+    ConcernSupport,
+    Status,
+)
 from geoapp.models.gazetteer import GazetteerEntry
 from geoapp.models.token import ApiToken
 from geoapp.models.user import Agency, LoginSession, Membership, Role, User
@@ -25,6 +32,7 @@ __all__ = [
     "Concern",
     "ConcernContact",
     "ConcernEvent",
+    "ConcernPhoto",
     "ConcernSupport",
     "GazetteerEntry",
     "LoginSession",

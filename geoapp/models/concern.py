@@ -11,7 +11,18 @@ import enum
 from datetime import datetime
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Boolean, DateTime, Enum, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from geoapp.models.base import Base
@@ -72,6 +83,19 @@ class ConcernContact(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(254))
     consent: Mapped[bool] = mapped_column(Boolean)
+
+
+class ConcernPhoto(Base):
+    """One photo of a concern, re-encoded (no metadata); staff only."""
+
+    __tablename__ = "concern_photo"
+
+    concern_id: Mapped[int] = mapped_column(
+        ForeignKey("concern.id", ondelete="CASCADE"), primary_key=True
+    )
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
 
 
 class ConcernSupport(Base):

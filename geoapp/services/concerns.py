@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from geoapp import sql
 from geoapp.models.category import Category
 from geoapp.models.community import Community
-from geoapp.models.concern import Concern, ConcernContact, ConcernEvent
+from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, ConcernPhoto
 from geoapp.services.geocode import geocode
 from geoapp.services.locate import locate
+from geoapp.services.photos import PhotoError, clean_photo
 
 MAX_DESCRIPTION = 1000
 MIN_GEOCODE_SCORE = 0.5
@@ -59,6 +60,7 @@ class Report:
     contact_phone: str = ""
     contact_email: str = ""
     consent: bool = False
+    photo: bytes | None = None  # as uploaded; cleaned before it is stored
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,11 @@ def validate(session: Session, community: Community, report: Report, language: s
             located_by = "geocoded"
     else:
         errors["location"] = "no_place"
+    if report.photo:
+        try:
+            clean_photo(report.photo)
+        except PhotoError as exc:
+            errors["photo"] = exc.code
     if errors:
         raise ConcernInvalid(errors, suggestion=suggestion)
     assert category is not None
@@ -178,6 +185,10 @@ def report_concern(
         assert earlier is not None
         return earlier
     session.add(ConcernEvent(concern_id=new_id, to_status="new"))
+    if report.photo:
+        photo = clean_photo(report.photo)
+        session.add(ConcernPhoto(concern_id=new_id, jpeg=photo.jpeg, width=photo.width,
+                                 height=photo.height))  # fmt: skip
     if any((report.contact_name, report.contact_phone, report.contact_email)):
         session.add(ConcernContact(concern_id=new_id, name=report.contact_name or None,
                                    phone=report.contact_phone or None,

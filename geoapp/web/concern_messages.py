@@ -17,6 +17,8 @@ MESSAGES = {
     "address_not_found": _l("We could not find this address. Put a pin on the map instead."),
     "no_place": _l("Show the place: a pin on the map, your location, or an address."),
     "invalid_token": _l("The form is incomplete. Reload the page and try again."),
+    "photo_too_large": _l("The photo is larger than 5 MB."),
+    "photo_not_image": _l("The photo must be a JPEG or PNG picture."),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -21,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from geoapp import db
-from geoapp.models.concern import Status
+from geoapp.models.concern import ConcernPhoto, Status
 from geoapp.models.user import Role
 from geoapp.services import moderation
 from geoapp.services.categories import for_community
@@ -74,6 +75,7 @@ def detail(slug: str, public_id: str) -> str:
         next_steps=[s.value for s in moderation.NEXT[concern.status]],
         reasons=moderation.REJECT_REASONS, contact=None,
         categories=for_community(db.session(), g.community.id),
+        has_photo=db.session().get(ConcernPhoto, concern.id) is not None,
     )  # fmt: skip
 
 
@@ -140,6 +142,19 @@ def merge(slug: str, public_id: str):
     return redirect(url_for(".detail", slug=slug, public_id=target.public_id)), 303
 
 
+@bp.get("/<public_id>/photo.jpg")
+@community_role(Role.VIEWER)
+def photo(slug: str, public_id: str) -> Response:
+    """The concern's photo (re-encoded, no metadata), for the community's staff only."""
+    concern = _concern(public_id)
+    found = db.session().get(ConcernPhoto, concern.id)
+    if found is None:
+        abort(404)
+    response = Response(found.jpeg, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.get("/<public_id>/contact")
 @community_role(Role.COORDINATOR)
 def contact(slug: str, public_id: str) -> str:
@@ -153,4 +168,5 @@ def contact(slug: str, public_id: str) -> str:
         next_steps=[s.value for s in moderation.NEXT[concern.status]],
         reasons=moderation.REJECT_REASONS, contact=found or False,
         categories=for_community(db.session(), g.community.id),
+        has_photo=db.session().get(ConcernPhoto, concern.id) is not None,
     )  # fmt: skip

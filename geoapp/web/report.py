@@ -43,6 +43,13 @@ def _page(community, form: dict, errors: dict[str, str], status: int = 200, **ex
     ), status  # fmt: skip
 
 
+def _photo() -> bytes | None:
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return None
+    return upload.stream.read(6 * 1024 * 1024)  # enough to tell "over 5 MB" without more
+
+
 @bp.route("/c/<slug>/report", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["GEOAPP_REPORT_LIMIT"], methods=["POST"])
 def report(slug: str):
@@ -63,6 +70,7 @@ def report(slug: str):
         contact_phone=form.get("contact_phone", "").strip(),
         contact_email=form.get("contact_email", "").strip()[:254],
         consent=form.get("consent") == "yes",
+        photo=_photo(),
     )  # fmt: skip
     try:
         receipt = report_concern(db.session(), community, report_,

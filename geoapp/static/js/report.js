@@ -147,6 +147,8 @@
     event.preventDefault();
     var data = new FormData(form);
     if (data.get("website")) { return; }
+    var photo = data.get("photo");
+    if (photo && photo.size) { form.dataset.plain = "1"; form.submit(); return; }  // photos go as a form
     var body = {
       category: data.get("category") || "", description: data.get("description") || "",
       address: data.get("address") || null, client_token: data.get("client_token"),
