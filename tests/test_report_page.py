@@ -221,3 +221,35 @@ def test_the_pin_names_its_address_and_offers_me_too(browser, live_server, app, 
             == 1
         )
     page.close()
+
+
+@pytest.mark.browser
+def test_a_typed_address_puts_the_pin_for_the_resident_to_check(
+    browser, live_server, engine, tmp_path
+):
+    import csv
+
+    from sqlalchemy.orm import Session
+
+    from geoapp.services.gazetteer import load
+
+    path = tmp_path / "typed-addresses.csv"
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["lon", "lat", "street", "housenumber"])
+        writer.writerows(
+            [[30.2300, 50.5390, "вул. Шкільна", "3"], [30.2310, 50.5390, "вул. Шкільна", "7"]]
+        )
+    with Session(engine) as sess:
+        load(sess, path, sess.scalar(text("SELECT id FROM community WHERE slug='bucha'")))
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(f"{live_server}/c/bucha/report")
+    page.get_by_label("Погане освітлення").check()
+    page.get_by_label("Адреса (вулиця і номер будинку)").fill("Шкільна 5")
+    page.get_by_label("Адреса (вулиця і номер будинку)").blur()
+    expect(page.locator("#pin-status")).to_contain_text("Знайдено: вул. Шкільна, 5")
+    assert page.locator("input[name=lon]").input_value() == "30.230500"
+    assert page.locator("input[name=located_by]").input_value() == "geocoded"
+    page.get_by_role("button", name="Надіслати").click()
+    expect(page).to_have_url(re.compile(r"/t/[\w-]+\?new=1$"))
+    page.close()

@@ -81,6 +81,25 @@
     };
     map.on("click", function (e) { place(e.latlng, "pin"); });
     box.placePin = function (lat, lng) { place(L.latLng(lat, lng), "pin"); };  // for tests
+
+    // A typed address: find it, put the pin there, and let the resident check it.
+    var address = document.getElementById("address");
+    if (address) {
+      address.addEventListener("change", function () {
+        var q = address.value.trim();
+        if (q.length < 3) { return; }
+        var url = script.dataset.geocode + "?community=" + encodeURIComponent(script.dataset.community) +
+          "&limit=1&q=" + encodeURIComponent(q);
+        fetch(url).then(function (r) { return r.ok ? r.json() : {candidates: []}; }).then(function (body) {
+          var hit = body.candidates && body.candidates[0];
+          if (!hit) { pinStatus.textContent = script.dataset.notFound; return; }
+          var here = L.latLng(hit.lat, hit.lon);
+          place(here, "geocoded");
+          map.setView(here, 17);
+          pinStatus.textContent = script.dataset.found.replace("{label}", hit.label);
+        }).catch(function () { /* offline: the server will geocode on sending */ });
+      });
+    }
     if (lon.value && lat.value) { place(L.latLng(+lat.value, +lon.value), how.value || "pin"); }
     var me = document.getElementById("locate-me");
     if (me && navigator.geolocation) {
