@@ -183,6 +183,34 @@ def gazetteer_load(file: Path, slug: str, skip_invalid: bool) -> None:
     click.echo(report.summary())
 
 
+@main.group("categories")
+def categories_group() -> None:
+    """Concern categories (the defaults live in data/concern_categories.toml)."""
+
+
+@categories_group.command("add")
+@click.option("--community", "slug", required=True)
+@click.option("--code", required=True, help="e.g. flooded_underpass")
+@click.option("--name-uk", required=True)
+@click.option("--name-en", required=True)
+@click.option("--sensitive", is_flag=True, help="Never a public point; counted only.")
+@click.option("--radius", default=100, show_default=True, type=int, help="Nearby radius, m.")
+@with_appcontext
+def categories_add(
+    slug: str, code: str, name_uk: str, name_en: str, sensitive: bool, radius: int
+) -> None:
+    """Add a community's own concern category, shown after the default list."""
+    from geoapp.services.categories import add_for_community
+
+    with db.cli_session() as sess:
+        community = _community(sess, slug)
+        try:
+            add_for_community(sess, community.id, code, name_uk, name_en, sensitive, radius)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{slug}: category {code} added")
+
+
 @main.group("users")
 def users_group() -> None:
     """Staff accounts and their roles per community."""

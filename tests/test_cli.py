@@ -173,3 +173,49 @@ def test_demo_prints_a_working_login_and_rekeys_on_each_run(run, app):
     html = client.get("/staff/").get_data(as_text=True)
     for name in ("Бучанська", "Болградська", "Галицький", "Автономна Республіка Крим"):
         assert name in html
+
+
+def test_a_community_adds_its_own_category(run, client):
+    result = run(
+        "categories",
+        "add",
+        "--community",
+        "bolhrad",
+        "--code",
+        "flooded_underpass",
+        "--name-uk",
+        "Затоплений підземний перехід",
+        "--name-en",
+        "Flooded underpass",
+    )
+    assert result.exit_code == 0, result.output
+    bolhrad = client.get("/api/v1/communities/bolhrad/categories").get_json()["categories"]
+    bucha = client.get("/api/v1/communities/bucha/categories").get_json()["categories"]
+    assert bolhrad[-1]["code"] == "flooded_underpass"
+    assert "flooded_underpass" not in [c["code"] for c in bucha]
+    again = run(
+        "categories",
+        "add",
+        "--community",
+        "bucha",
+        "--code",
+        "flooded_underpass",
+        "--name-uk",
+        "x",
+        "--name-en",
+        "x",
+    )
+    assert again.exit_code == 1 and "taken" in again.output
+    bad = run(
+        "categories",
+        "add",
+        "--community",
+        "bucha",
+        "--code",
+        "Bad Code!",
+        "--name-uk",
+        "x",
+        "--name-en",
+        "x",
+    )
+    assert bad.exit_code == 1

@@ -63,3 +63,35 @@ def for_community(session: Session, community_id: int) -> list[Category]:
             .order_by(Category.position, Category.id)
         )
     )  # fmt: skip
+
+
+def add_for_community(
+    session: Session,
+    community_id: int,
+    code: str,
+    name_uk: str,
+    name_en: str,
+    sensitive: bool = False,
+    radius_m: int = 100,
+) -> Category:
+    """A community's own concern category (e.g. "flooded underpass" for one hromada).
+
+    Codes must not repeat a default category's code: a resident's choice must mean
+    the same thing everywhere it is counted.
+    """
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{1,40}", code):
+        raise ValueError("a code is lower-case latin letters, digits and _, e.g. flooded_underpass")
+    if not name_uk.strip() or not name_en.strip():
+        raise ValueError("both names (uk and en) are needed")
+    clash = session.scalar(select(Category).where(Category.domain == "concern",
+                                                  Category.code == code))  # fmt: skip
+    if clash is not None:
+        raise ValueError(f"the code '{code}' is taken")
+    row = Category(code=code, domain="concern", name_uk=name_uk.strip(),
+                   name_en=name_en.strip(), sensitive=sensitive, radius_m=radius_m,
+                   position=1000, community_id=community_id)  # fmt: skip
+    session.add(row)
+    session.commit()
+    return row
