@@ -40,3 +40,29 @@ def snapshot(session: Session) -> list[tuple]:
             "FROM community c ORDER BY katotth"
         )
     ).all()
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_healthy(base: str, seconds: float = 30) -> None:
+    """Poll `base`/healthz until it answers 200 (a server started in another process)."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, f"{base} did not start"
+        time.sleep(0.2)

@@ -5,9 +5,7 @@ acknowledged report must be stored exactly once."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,20 +14,15 @@ import requests
 from sqlalchemy import text
 
 from geoapp.config import PROJECT_ROOT
+from tests.helpers import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.slow
 SUBMISSIONS = 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def gunicorn(database_url):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -55,15 +48,7 @@ def gunicorn(database_url):
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        assert time.monotonic() < deadline, "gunicorn did not start"
-        time.sleep(0.2)
+    wait_until_healthy(base)
     yield base
     proc.terminate()
     proc.wait(timeout=15)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
@@ -14,14 +12,9 @@ import requests
 
 from geoapp.config import PROJECT_ROOT
 from tests.conftest import REDIS_URL, csrf_from
+from tests.helpers import free_port, wait_until_healthy
 
 LIMIT = 3
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
@@ -35,7 +28,7 @@ def two_servers(database_url):
         "GEOAPP_SIGNIN_LIMIT": f"{LIMIT} per 10 minutes",
         "SECRET_KEY": "throttle-test",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.serve_app", str(p)],
@@ -47,16 +40,8 @@ def two_servers(database_url):
         for p in ports
     ]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
-    deadline = time.monotonic() + 30
     for url in urls:
-        while True:
-            try:
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "test servers did not start"
-            time.sleep(0.2)
+        wait_until_healthy(url)
     yield urls
     for proc in procs:
         proc.terminate()
