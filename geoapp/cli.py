@@ -57,10 +57,13 @@ def db_upgrade() -> None:
         raise click.ClickException(str(exc)) from exc
     upgrade(url)
     from geoapp.services.categories import sync_defaults
+    from geoapp.services.incident_groups import sync_groups
 
     with db.cli_session() as sess:
         count = sync_defaults(sess)
-    click.echo(f"schema up to date (PostGIS {version}); {count} concern categories")
+        groups = sync_groups(sess)
+    click.echo(f"schema up to date (PostGIS {version}); {count} concern categories, "
+               f"{groups} incident groups")  # fmt: skip
 
 
 @main.group("boundaries")
@@ -180,6 +183,42 @@ def gazetteer_load(file: Path, slug: str, skip_invalid: bool) -> None:
         except GazetteerFileError as exc:
             click.echo(exc.report.summary())
             raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())
+
+
+@main.group("incidents")
+def incidents_group() -> None:
+    """Recorded offences (police and prosecutor exports)."""
+
+
+@incidents_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--community", "slug", required=True)
+@click.option("--profile", default="default", show_default=True,
+              help="Column mapping; 'default' reads date, article, lon, lat, ref.")  # fmt: skip
+@click.option("--strict", is_flag=True, help="Import nothing unless every row is valid.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the rejected rows (row, reason) to this CSV file.")  # fmt: skip
+@with_appcontext
+def incidents_import(
+    file: Path, slug: str, profile: str, strict: bool, report_path: Path | None
+) -> None:
+    """Import a CSV of incidents into a community (one transaction, one batch)."""
+    from geoapp.services.incidents import IncidentFileError, import_file
+
+    with db.cli_session() as sess:
+        community = _community(sess, slug)
+        try:
+            report = import_file(sess, file, community.id, current_app.config["SECRET_KEY"],
+                                 current_app.config["GEOAPP_DATA_DIR"], actor="cli",
+                                 profile=profile, strict=strict)  # fmt: skip
+        except IncidentFileError as exc:
+            if report_path:
+                report_path.write_text(exc.report.rejection_csv(), encoding="utf-8")
+            click.echo(exc.report.summary())
+            raise click.ClickException(str(exc)) from exc
+    if report_path:
+        report_path.write_text(report.rejection_csv(), encoding="utf-8")
     click.echo(report.summary())
 
 

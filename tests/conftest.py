@@ -30,6 +30,7 @@ from geoapp.models.user import Agency, Role
 from geoapp.services import accounts
 from geoapp.services.categories import sync_defaults
 from geoapp.services.communities import get_by_slug
+from geoapp.services.incident_groups import sync_groups
 from geoapp.services.pilot import load_pilot
 
 DATA_DIR = default_data_dir()
@@ -59,6 +60,7 @@ def database_url() -> Iterator[str]:
     with Session(engine) as sess:
         load_pilot(sess, str(OSM_DIR), Path("/nonexistent"))
         sync_defaults(sess)
+        sync_groups(sess)
     engine.dispose()
     yield url
     with admin.connect() as conn:

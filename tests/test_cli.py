@@ -219,3 +219,27 @@ def test_a_community_adds_its_own_category(run, client):
         "x",
     )
     assert bad.exit_code == 1
+
+
+def test_incidents_import_reports_and_writes_the_rejections(run, tmp_path, engine):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "date,article,lon,lat,ref\n"
+        "2024-05-01,185,30.2101,50.5451,cli-1\n"
+        "2024-05-02,777,30.2101,50.5451,cli-2\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "rejected.csv"
+    result = run("incidents", "import", str(path), "--community", "bucha", "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "1 incidents imported, 1 rows rejected" in result.output
+    assert report.read_text().splitlines() == [
+        "row,reason",
+        "3,'777' is no article of the Criminal Code",
+    ]
+    strict = run("incidents", "import", str(path), "--community", "bucha", "--strict")
+    assert strict.exit_code == 1 and "nothing was imported" in strict.output
+    with engine.begin() as conn:  # leave the shared database as it was
+        conn.execute(
+            text("DELETE FROM incident WHERE article = '185' AND occurred_on = '2024-05-01'")
+        )

@@ -31,7 +31,12 @@ corruptions = st.one_of(
             st.none(),
         ),
     ),
-    st.tuples(st.just("description"), st.text(min_size=1001, max_size=1200)),
+    st.tuples(
+        st.just("description"),  # printable: control characters are stripped first
+        st.text(
+            st.characters(blacklist_categories=("Cc", "Cs")), min_size=1001, max_size=1200
+        ).filter(lambda s: len(s.strip()) > 1000),  # the API strips surrounding whitespace
+    ),
     st.tuples(
         st.just("client_token"),
         st.one_of(

@@ -17,6 +17,7 @@ from geoapp.models.concern import (
     Status,
 )
 from geoapp.models.gazetteer import GazetteerEntry
+from geoapp.models.incident import ImportBatch, Incident
 from geoapp.models.token import ApiToken
 from geoapp.models.user import Agency, LoginSession, Membership, Role, User
 
@@ -35,6 +36,8 @@ __all__ = [
     "ConcernPhoto",
     "ConcernSupport",
     "GazetteerEntry",
+    "ImportBatch",
+    "Incident",
     "LoginSession",
     "Membership",
     "Role",

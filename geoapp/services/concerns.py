@@ -161,14 +161,14 @@ def report_concern(
     language: str = "uk",
 ) -> Receipt:
     """Store a concern (once per client token) with its first history step and contact."""
+    report = Report(**{k: clean_text(v) if isinstance(v, str) else v
+                       for k, v in report.__dict__.items()})  # fmt: skip
     earlier = (
         _existing(session, report.client_token) if TOKEN_RE.match(report.client_token) else None
     )
     if earlier is not None:
         return earlier
     category, lon, lat, located_by, score, address = validate(session, community, report, language)
-    report = Report(**{k: clean_text(v) if isinstance(v, str) else v
-                       for k, v in report.__dict__.items()})  # fmt: skip
     params = {
         "public_id": str(uuid.uuid4()), "tracking_token": secrets.token_urlsafe(24),
         "short_code": "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)),

@@ -1,0 +1,51 @@
+"""Recorded criminal offences, and the import batches they came in.
+
+Individual incidents are for analysts only; everything public is counted and
+suppressed first.  The source reference is kept only as a keyed hash: enough to
+recognise the same record imported twice, useless for finding the case.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geoapp.models.base import Base
+
+
+class ImportBatch(Base):
+    """One imported file: what it was, what was accepted, what was refused and why."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    profile: Mapped[str] = mapped_column(String(64))
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    errors: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
+    actor: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Incident(Base):
+    """One recorded offence: where, when, which article; no names, no case number."""
+
+    __tablename__ = "incident"
+    __table_args__ = (UniqueConstraint("community_id", "ref_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"), index=True)
+    article: Mapped[str] = mapped_column(String(16))
+    occurred_on: Mapped[date] = mapped_column(Date, index=True)
+    point: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    ref_hash: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"))
