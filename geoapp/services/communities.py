@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
@@ -68,3 +68,13 @@ def boundary_geojson(session: Session, community_id: int, tolerance_m: float = 0
     return session.scalar(
         sql.load("community_boundary"), {"id": community_id, "tolerance": tolerance_m}
     )
+
+
+def covers(session: Session, community_id: int, lon: float, lat: float) -> bool:
+    """True when the community's boundary contains (lon, lat); False without a boundary."""
+    return bool(
+        session.scalar(
+            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
+                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": community_id},
+        )
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from geoapp import sql
 from geoapp.models.category import Category
 from geoapp.models.community import Community
 from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, ConcernPhoto
+from geoapp.services.communities import covers
 from geoapp.services.geocode import geocode
 from geoapp.services.locate import locate
 from geoapp.services.photos import PhotoError, clean_photo
@@ -83,15 +84,6 @@ def _category(session: Session, community: Community, code: str) -> Category | N
     )  # fmt: skip
 
 
-def _inside(session: Session, community_id: int, lon: float, lat: float) -> bool:
-    return bool(
-        session.scalar(
-            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
-                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": community_id},
-        )
-    )  # fmt: skip
-
-
 def _existing(session: Session, client_token: str) -> Receipt | None:
     row = session.scalar(select(Concern).where(Concern.client_token == client_token))
     if row is None:
@@ -124,7 +116,7 @@ def validate(session: Session, community: Community, report: Report, language: s
     if lon is not None and lat is not None:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             errors["location"] = "invalid_point"
-        elif not _inside(session, community.id, lon, lat):
+        elif not covers(session, community.id, lon, lat):
             errors["location"] = "outside_community"
             found = [
                 c for c in locate(session, lon, lat) if c.level in ("hromada", "city_district")

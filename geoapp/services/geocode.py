@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geoapp import sql
 from geoapp.geo.address import ParsedAddress, parse
+from geoapp.services.communities import covers
 from geoapp.services.geocode_online import OnlineGeocoder
 
 # Candidate streets need a trigram similarity of at least pg_trgm's default 0.3 (the `%` operator).
@@ -88,11 +89,7 @@ def _from_online(
         return []
     out = []
     for label, lon, lat in fallback.search(query, tuple(box)):
-        inside = session.scalar(
-            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
-                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": community_id}
-        )  # fmt: skip
-        if inside:
+        if covers(session, community_id, lon, lat):
             out.append(Candidate(label, lon, lat, "external", ONLINE_SCORE, ""))
     return out
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from geoapp.models.category import Category
 from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, Status
 from geoapp.services import audit
+from geoapp.services.communities import covers
 
 NEXT = {
     Status.NEW: (Status.UNDER_REVIEW, Status.ACCEPTED, Status.REJECTED),
@@ -167,11 +168,7 @@ def edit(
         changes.append(f"text redacted; original: {concern.description}")
         concern.description = description.strip()[:1000]
     if lon is not None and lat is not None:
-        inside = session.scalar(
-            text("SELECT ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) "
-                 "FROM community WHERE id = :c"), {"x": lon, "y": lat, "c": concern.community_id},
-        )  # fmt: skip
-        if not inside:
+        if not covers(session, concern.community_id, lon, lat):
             raise ModerationError("the new place is outside the community")
         moved = session.scalar(
             text("UPDATE concern c SET point = p.g, public_point = ST_Transform(ST_SnapToGrid("
