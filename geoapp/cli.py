@@ -204,14 +204,15 @@ def incidents_import(
     file: Path, slug: str, profile: str, strict: bool, report_path: Path | None
 ) -> None:
     """Import a CSV of incidents into a community (one transaction, one batch)."""
-    from geoapp.services.incidents import IncidentFileError, import_file
+    from geoapp.services.incidents import CellPolicy, IncidentFileError, import_file
 
     with db.cli_session() as sess:
         community = _community(sess, slug)
         try:
             report = import_file(sess, file, community.id, current_app.config["SECRET_KEY"],
                                  current_app.config["GEOAPP_DATA_DIR"], actor="cli",
-                                 profile=profile, strict=strict)  # fmt: skip
+                                 profile=profile, strict=strict,
+                                 cells=CellPolicy.from_config(current_app.config))  # fmt: skip
         except IncidentFileError as exc:
             if report_path:
                 report_path.write_text(exc.report.rejection_csv(), encoding="utf-8")

@@ -77,4 +77,24 @@ def from_environment() -> dict[str, Any]:
         # nothing. Off by default: the app must work without any outside service.
         "GEOAPP_GEOCODER_URL": env.get("GEOAPP_GEOCODER_URL") or None,
         "GEOAPP_GEOCODER_TIMEOUT": float(env.get("GEOAPP_GEOCODER_TIMEOUT", "3")),
+        # Incident counts 0 < n < k are withheld from public and partner outputs (privacy rule 3).
+        "GEOAPP_SUPPRESSION_K": int(env.get("GEOAPP_SUPPRESSION_K", "10")),
+        # Hexagon sizes (metres, edge) the public may see; 250 m cells stay with staff.
+        "GEOAPP_PUBLIC_CELL_SIZES": cell_sizes(env.get("GEOAPP_PUBLIC_CELL_SIZES", "500,1000")),
     }
+
+
+def cell_sizes(value: str) -> tuple[int, ...]:
+    """Parse a comma-separated list of cell sizes; only the sizes that are counted are allowed.
+
+    A wrong value stops the start with a message, rather than publishing nothing.
+    """
+    from geoapp.services.incident_cells import SIZES
+
+    try:
+        sizes = tuple(sorted({int(part) for part in value.split(",") if part.strip()}))
+    except ValueError as exc:
+        raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: '{value}' is not a list of numbers") from exc
+    if not sizes or not set(sizes) <= set(SIZES):
+        raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: choose among {SIZES}, got '{value}'")
+    return sizes

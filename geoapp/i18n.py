@@ -7,8 +7,10 @@ Ukrainian unless someone asks otherwise.
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Flask, Response, current_app, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_date, get_locale, gettext
 
 COOKIE = "lang"
 
@@ -41,8 +43,27 @@ def localized(uk: str | None, en: str | None) -> str:
     return uk or en or ""
 
 
+ROMAN = ("I", "II", "III", "IV")
+
+
+def period_name(kind: str, start: date) -> str:
+    """A year, quarter or month the way people say it.
+
+    «2025 рік», «II квартал 2025», «березень 2025»: the stand-alone month name, as
+    Ukrainian writes it in a heading, not the genitive of a date.
+    """
+    if kind == "year":
+        return gettext("%(year)d year", year=start.year)
+    if kind == "quarter":
+        return gettext("Q%(quarter)s %(year)d", quarter=ROMAN[(start.month - 1) // 3],
+                       year=start.year)  # fmt: skip
+    return format_date(start, "LLLL y")
+
+
 def init_app(app: Flask) -> None:
     """Install Flask-Babel with our selector and the template helpers."""
     Babel(app, locale_selector=select_locale)
     app.after_request(_remember_choice)
-    app.jinja_env.globals.update(current_language=current_language, localized=localized)
+    app.jinja_env.globals.update(
+        current_language=current_language, localized=localized, period_name=period_name
+    )

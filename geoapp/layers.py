@@ -14,7 +14,7 @@ from typing import Any
 
 AUDIENCES = ("public", "partner", "staff", "analyst")
 # Source kinds that have a provider in this version; later issues add theirs.
-SOURCE_KINDS = ("boundaries", "concerns")
+SOURCE_KINDS = ("boundaries", "concerns", "incident_cells", "incidents")
 _REQUIRED = ("id", "title_uk", "title_en", "source", "audience", "properties")
 
 

@@ -139,7 +139,7 @@ def test_bad_rows_are_reported_and_strict_imports_nothing(db_session, tmp_path):
     [
         (b"", "empty"),
         (b"date,article\n2024-01-01,185\n", "missing column"),
-        (b"date,article,lon,lat,ref\n", "no rows"),
+        (b"date,article,lon,lat,ref\n", "no data rows"),
     ],
 )
 def test_unusable_files_import_nothing(db_session, tmp_path, content, message):

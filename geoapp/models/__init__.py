@@ -17,7 +17,7 @@ from geoapp.models.concern import (
     Status,
 )
 from geoapp.models.gazetteer import GazetteerEntry
-from geoapp.models.incident import ImportBatch, Incident
+from geoapp.models.incident import ImportBatch, Incident, IncidentCell
 from geoapp.models.token import ApiToken
 from geoapp.models.user import Agency, LoginSession, Membership, Role, User
 
@@ -38,6 +38,7 @@ __all__ = [
     "GazetteerEntry",
     "ImportBatch",
     "Incident",
+    "IncidentCell",
     "LoginSession",
     "Membership",
     "Role",

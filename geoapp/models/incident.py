@@ -11,7 +11,18 @@ from datetime import date, datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -49,3 +60,33 @@ class Incident(Base):
     point: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
     ref_hash: Mapped[str] = mapped_column(String(64))
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"))
+
+
+class IncidentCell(Base):
+    """A count of incidents per hexagonal cell, group and period, rebuilt after each import.
+
+    `i`, `j` are PostGIS `ST_Hexagon` indices in the community's metric CRS (origin 0,0), so
+    cells are fixed geographies: the same cell has the same shape in every query, which
+    stops differencing of arbitrary areas.  A null `category_id` is all groups together; a
+    null `i`/`j` is the whole community.  `suppressed` is set only for the public cell sizes:
+    true when the count may not be published (k-rule or a complement), null for sizes that
+    are for staff only.
+    """
+
+    __tablename__ = "incident_cell"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    size_m: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[date] = mapped_column(Date)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    i: Mapped[int | None] = mapped_column(Integer)
+    j: Mapped[int | None] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    suppressed: Mapped[bool | None] = mapped_column(Boolean)
+
+    __table_args__ = (
+        Index("ix_incident_cell_lookup", "community_id", "size_m", "period", "period_start",
+              "category_id"),
+    )  # fmt: skip

@@ -13,10 +13,11 @@ import csv
 import hashlib
 import hmac
 import io
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -25,13 +26,29 @@ from tqdm import tqdm
 from geoapp import sql
 from geoapp.geo.crs import looks_swapped
 from geoapp.models.incident import ImportBatch
-from geoapp.services import audit
+from geoapp.services import audit, incident_cells
+from geoapp.services.geocode import geocode
+from geoapp.services.incident_files import FileRejected, load_profile, read_records
 from geoapp.services.incident_groups import group_of_article, known_articles, normalise_article
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                 "%d.%m.%Y %H:%M")  # fmt: skip
-PROFILES = {"default": {"date": "date", "article": "article", "lon": "lon", "lat": "lat",
-                        "ref": "ref"}}  # fmt: skip
+# A geocoded address is used only when the gazetteer is this sure (an exact house, or a
+# house placed between its neighbours); a street alone is too vague for a crime statistic.
+MIN_ADDRESS_SCORE = 0.8
+
+
+@dataclass(frozen=True)
+class CellPolicy:
+    """How the counts an import rebuilds are protected: k and the public cell sizes."""
+
+    k: int = 10
+    public_sizes: tuple[int, ...] = (500, 1000)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> CellPolicy:
+        """The policy the app is configured with (GEOAPP_SUPPRESSION_K, ..._CELL_SIZES)."""
+        return cls(config["GEOAPP_SUPPRESSION_K"], tuple(config["GEOAPP_PUBLIC_CELL_SIZES"]))
 
 
 class IncidentFileError(ValueError):
@@ -79,38 +96,20 @@ def _parse_date(value: str) -> date | None:
     return None
 
 
-def _number(value: str) -> float | None:
-    try:
-        number = float(value.strip().replace(",", "."))
-    except (ValueError, AttributeError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def ref_hash(secret: str, community_id: int, ref: str) -> str:
     """The keyed hash a source reference is stored as."""
     message = f"{community_id}:{ref.strip()}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _rows(raw: bytes) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            body = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValueError("the file is neither UTF-8 nor cp1251 text")
-    try:
-        dialect = csv.Sniffer().sniff(body[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(body), dialect=dialect)
-    fields = [f.strip().lower() for f in reader.fieldnames or []]
-    rows = [(reader.line_num, {str(k).strip().lower(): (v or "") for k, v in r.items() if k})
-            for r in reader]  # fmt: skip
-    return fields, rows
+def _locate_address(
+    session: Session, address: str, community_id: int
+) -> tuple[float | None, float | None]:
+    """A house address through the community's gazetteer, or (None, None) when unsure."""
+    found = geocode(session, address, community_id, limit=1)
+    if found and found[0].score >= MIN_ADDRESS_SCORE:
+        return found[0].lon, found[0].lat
+    return None, None
 
 
 def import_file(
@@ -122,42 +121,42 @@ def import_file(
     actor: str,
     profile: str = "default",
     strict: bool = False,
+    cells: CellPolicy | None = None,
 ) -> ImportReport:
-    """Import one CSV of incidents; see the module docstring for what is kept and refused."""
+    """Import one file of incidents; see the module docstring for what is kept and refused.
+
+    The file is read through a profile (`data/incident_profiles/`): CSV, XLSX, GeoJSON
+    or GeoPackage; located by lon/lat, UCS-2000 coordinates, an address (through the
+    community's gazetteer) or the file's point geometry.
+    """
     path = Path(path)
     report = ImportReport(file_name=path.name)
-    columns = PROFILES.get(profile)
-    if columns is None:
-        raise IncidentFileError(f"no import profile '{profile}' (known: {', '.join(PROFILES)})",
-                                report)  # fmt: skip
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise IncidentFileError(f"{path.name}: the file is empty", report)
     try:
-        fields, rows = _rows(raw)
-    except ValueError as exc:
-        raise IncidentFileError(f"{path.name}: {exc}", report) from exc
-    missing = [c for c in columns.values() if c not in fields]
-    if missing:
-        raise IncidentFileError(
-            f"{path.name}: missing column(s) {', '.join(missing)} (profile '{profile}' expects "
-            f"{', '.join(columns.values())}; found {', '.join(fields) or 'none'})",
-            report,
-        )
+        records = read_records(path, load_profile(profile))
+    except FileRejected as exc:
+        raise IncidentFileError(str(exc), report) from exc
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     known = known_articles(data_dir)
     staged, seen = [], {}
-    for line, row in tqdm(rows, unit="row", disable=len(rows) < 20_000 or None):
-        occurred = _parse_date(row[columns["date"]])
-        article = normalise_article(row[columns["article"]], known)
-        lon, lat = _number(row[columns["lon"]]), _number(row[columns["lat"]])
-        ref = row[columns["ref"]].strip()
+    groups: dict[str, int | None] = {}
+    for record in tqdm(records, unit="row", disable=len(records) < 20_000 or None):
+        line = record.line
+        occurred = _parse_date(record.date)
+        article = normalise_article(record.article, known)
+        lon, lat = record.lon, record.lat
+        if record.error is None and lon is None and record.address:
+            lon, lat = _locate_address(session, record.address, community_id)
+        ref = record.ref.strip()
         why = None
-        if occurred is None:
-            why = f"date '{row[columns['date']]}' not understood (or in the future / before 2000)"
+        if record.error:
+            why = record.error
+        elif occurred is None:
+            why = f"date '{record.date}' not understood (or in the future / before 2000)"
         elif article is None:
-            why = f"'{row[columns['article']]}' is no article of the Criminal Code"
+            why = f"'{record.article}' is no article of the Criminal Code"
         elif lon is None or lat is None:
-            why = "missing or unreadable lon/lat"
+            why = (f"address '{record.address}' not found in the gazetteer" if record.address
+                   else "missing or unreadable location")  # fmt: skip
         elif looks_swapped((lon, lat, lon, lat)):
             why = "lon and lat look swapped"
         elif not ref:
@@ -168,10 +167,12 @@ def import_file(
             report.rejected.append((line, why))
             continue
         seen[ref] = line
-        category = group_of_article(session, article, known[article])
+        if article not in groups:
+            groups[article] = group_of_article(session, article, known[article])
+        category = groups[article]
         staged.append((line, category, article, occurred, lon, lat,
                        ref_hash(secret, community_id, ref)))  # fmt: skip
-    if not rows:
+    if not records:
         raise IncidentFileError(f"{path.name}: no rows", report)
     try:
         session.execute(text("DROP TABLE IF EXISTS incident_stage"))
@@ -192,7 +193,7 @@ def import_file(
                 "nothing was imported", report)  # fmt: skip
         errors = [list(r) for r in report.rejected[:1000]]
         batch = ImportBatch(community_id=community_id, file_name=path.name,
-                            sha256=hashlib.sha256(raw).hexdigest(), profile=profile,
+                            sha256=digest, profile=profile,
                             accepted=0, rejected=len(report.rejected), errors=errors,
                             actor=actor)  # fmt: skip
         session.add(batch)
@@ -203,6 +204,8 @@ def import_file(
         report.accepted = batch.accepted = result.rowcount
         report.batch_id = batch.id
         session.execute(text("DROP TABLE incident_stage"))
+        policy = cells or CellPolicy()
+        incident_cells.rebuild(session, community_id, policy.k, policy.public_sizes)
         audit.record(session, "incidents.import", actor, community_id=community_id,
                      object_type="import_batch", object_id=batch.id,
                      details={"file": path.name, "sha256": batch.sha256,

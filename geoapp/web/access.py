@@ -87,3 +87,31 @@ def community_role(minimum: Role) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+class BadTokenError(Exception):
+    """A bearer token was sent but is unknown, revoked or expired (answered with 401)."""
+
+
+def layer_audience(community_id: int) -> str:
+    """Who is asking for a layer of this community: public, partner, staff or analyst.
+
+    A signed-in member gets their role's audience here (viewers "staff"; analysts,
+    coordinators and admins "analyst"); a partner token counts only for its own
+    communities; everyone else is the public.  A token that does not verify is an
+    error rather than a silent downgrade, so a partner notices an expired token.
+    """
+    from geoapp.services import tokens
+
+    if current_user.is_authenticated and not current_user.must_enrol_totp:
+        role = current_user.role_in(community_id)
+        if role is not None:
+            return "staff" if role is Role.VIEWER else "analyst"
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        row = tokens.verify(db.session(), header[7:].strip())
+        if row is None:
+            raise BadTokenError
+        if any(c.id == community_id for c in row.communities):
+            return "partner"
+    return "public"

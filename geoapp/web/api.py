@@ -20,6 +20,8 @@ from geoapp.services.communities import (
 from geoapp.services.concerns import ConcernInvalid, Report, nearby, report_concern, support
 from geoapp.services.geocode import geocode, reverse
 from geoapp.services.locate import locate
+from geoapp.web import incident_layers
+from geoapp.web.access import BadTokenError, layer_audience
 from geoapp.web.concern_messages import message
 from geoapp.web.problems import problem
 from geoapp.web.security import limiter
@@ -224,15 +226,29 @@ def concern_support(slug: str, public_id: str) -> Response | tuple[Response, int
 
 @bp.get("/communities/<slug>/layers/<layer>.geojson")
 def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
-    """A public layer of one community as RFC 7946 GeoJSON with a metadata member."""
+    """A layer of one community as RFC 7946 GeoJSON with a metadata member.
+
+    What the caller receives depends on who they are (`layer_audience`); a layer they may
+    not see answers 404 like a layer that does not exist.
+    """
     specs = current_app.extensions["geoapp.layers"]
     spec = specs.get(layer)
-    if spec is None or not privacy.may_see(spec, "public"):
-        return problem(404, "Not Found", f"no layer '{layer}'")
     sess = db.session()
+    community = get_by_slug(sess, slug)
+    if spec is None or community is None:
+        return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
+    try:
+        audience = layer_audience(community.id)
+    except BadTokenError:
+        return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
+    if not privacy.may_see(spec, audience):
+        return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
+    if spec.source == "incident_cells":
+        return incident_layers.cells_geojson(spec, community, audience)
+    if spec.source == "incidents":
+        return incident_layers.points_geojson(spec, community, audience)
     found = summary_by_slug(sess, slug)
-    if found is None:
-        return problem(404, "Not Found", f"no community '{slug}'")
+    assert found is not None
     if spec.source == "concerns":
         rows = privacy.public_concerns(sess, found.id)
         extra = {"generalised_to_m": current_app.config["GEOAPP_PUBLIC_GRID_M"],

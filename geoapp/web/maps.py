@@ -81,6 +81,26 @@ def _cluster_locally(cluster: MarkerCluster) -> None:
     ]
 
 
+class ExposeMap(MacroElement):
+    """Hand the map and its layer control to the page's own scripts (incident cells).
+
+    folium names its JavaScript variables at random; the incident filter needs both.
+    """
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "window.geoappMap = {map: {{ this._parent.get_name() }},"
+        " layers: {{ this.control.get_name() }}};"
+        "document.dispatchEvent(new Event('geoapp:map'));"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, control: folium.LayerControl) -> None:
+        super().__init__()
+        self._name = "ExposeMap"
+        self.control = control
+
+
 def _concerns_layer(
     m: folium.Map,
     spec: LayerSpec,
@@ -173,7 +193,9 @@ def community_map(
     MetricScale().add_to(m)
     fullscreen = Fullscreen(title=labels["fullscreen"], title_cancel=labels["fullscreen_exit"])
     fullscreen.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
+    control = folium.LayerControl(collapsed=True)
+    control.add_to(m)
+    ExposeMap(control).add_to(m)
     _serve_locally(m, fullscreen)
     root = m.get_root()
     root.render()

@@ -10,8 +10,14 @@ from flask_babel import gettext as _
 
 from geoapp import db, privacy
 from geoapp.i18n import current_language
-from geoapp.services.communities import boundary_geojson, list_communities, summary_by_slug
+from geoapp.services.communities import (
+    boundary_geojson,
+    get_by_slug,
+    list_communities,
+    summary_by_slug,
+)
 from geoapp.services.concerns import tracked
+from geoapp.web.incident_layers import filter_options
 from geoapp.web.maps import community_map
 
 bp = Blueprint("public", __name__)
@@ -49,8 +55,13 @@ def community(slug: str) -> str:
                 "resolved": _("resolved")}  # fmt: skip
     rendered = community_map(summary, feature, spec, current_language(), labels,
                              concerns=(concern_spec, concerns, statuses))  # fmt: skip
+    community_row = get_by_slug(sess, slug)
+    assert community_row is not None
+    layers = current_app.extensions["geoapp.layers"]
     return render_template("community.html", community=summary, map=rendered,
                            concern_count=len(concerns),
+                           incidents=filter_options(community_row, "public"),
+                           incident_spec=layers["incident_cells"],
                            sensitive=privacy.sensitive_counts(sess, summary.id))  # fmt: skip
 
 

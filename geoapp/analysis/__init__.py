@@ -1,0 +1,1 @@
+"""Pure analysis functions: arrays in, arrays out; no database, no Flask."""

@@ -1,0 +1,222 @@
+"""Incident counts per hexagonal cell, group and period: built after each import, then read.
+
+Why hexagons in the community's UTM zone rather than H3: the cells are exact metric
+sizes (250 m, 500 m, 1 km edge to edge is what an analyst asks for), PostGIS draws them
+with `ST_Hexagon` from two integers, and the cell of a point is arithmetic in SQL, so the
+whole community is counted in one pass without a spatial join (see bench/RESULTS.md).
+
+Every count is kept exactly, for analysts.  For the sizes the public may see
+(`GEOAPP_PUBLIC_CELL_SIZES`) the same table carries the disclosure decision made by
+`geoapp.analysis.suppression.protect` on the whole year at once (cells x groups x months,
+with the community total, all groups, quarters and the year as published margins), so a
+withheld count cannot be recovered by subtracting other published counts of any query.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geoapp import sql
+from geoapp.analysis.suppression import protect
+
+SIZES = (250, 500, 1000)
+PERIODS = ("year", "quarter", "month")
+QUARTERS = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+# Months 0-11 are the base; 12-15 are the quarters, 16 the year.
+TIME_MARGINS = [*QUARTERS, [12, 13, 14, 15]]
+_PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
+
+
+class PeriodError(ValueError):
+    """A period is not written as YYYY, YYYY-Qn or YYYY-MM."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """A calendar year, quarter or month, as the map and the API name it."""
+
+    kind: str
+    start: date
+
+    @property
+    def stop(self) -> date:
+        """The first day after the period."""
+        months = {"year": 12, "quarter": 3, "month": 1}[self.kind]
+        index = self.start.year * 12 + self.start.month - 1 + months
+        return date(index // 12, index % 12 + 1, 1)
+
+    @property
+    def label(self) -> str:
+        """The period as the API writes it: 2025, 2025-Q2 or 2025-03."""
+        if self.kind == "year":
+            return str(self.start.year)
+        if self.kind == "quarter":
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return f"{self.start.year}-{self.start.month:02d}"
+
+
+def parse_period(value: str) -> Period:
+    """Read 2025, 2025-Q2 or 2025-03; anything else is a PeriodError."""
+    match = _PERIOD.match(value.strip())
+    if not match:
+        raise PeriodError(f"'{value}' is not a period (write 2025, 2025-Q2 or 2025-03)")
+    year, quarter, month = int(match[1]), match[2], match[3]
+    if quarter:
+        return Period("quarter", date(year, 3 * int(quarter) - 2, 1))
+    if month:
+        if not 1 <= int(month) <= 12:
+            raise PeriodError(f"'{value}': there is no month {month}")
+        return Period("month", date(year, int(month), 1))
+    return Period("year", date(year, 1, 1))
+
+
+def _period_of(index: int, year: int) -> tuple[str, date]:
+    if index < 12:
+        return "month", date(year, index + 1, 1)
+    if index < 16:
+        return "quarter", date(year, 3 * (index - 12) + 1, 1)
+    return "year", date(year, 1, 1)
+
+
+def _year_rows(part: np.ndarray, k: int, public: bool) -> Iterable[tuple[Any, ...]]:
+    """(period, start, category, i, j, n, suppressed) of every non-zero count of one year.
+
+    `part` holds (size, i, j, category, year, month, n) rows of one size and one year.
+    """
+    year = int(part[0, 4])
+    cell_keys, cell_idx = np.unique(part[:, 1:3], axis=0, return_inverse=True)
+    group_keys, group_idx = np.unique(part[:, 3], return_inverse=True)
+    cube = np.zeros((len(cell_keys), len(group_keys), 12), dtype=np.int64)
+    np.add.at(cube, (cell_idx.ravel(), group_idx.ravel(), part[:, 5] - 1), part[:, 6])
+    margins = [[list(range(len(cell_keys)))], [list(range(len(group_keys)))], TIME_MARGINS]
+    protected = protect(cube, margins, k=k if public else 1)
+    for c, g, t in zip(*np.nonzero(protected.values), strict=True):
+        kind, start = _period_of(int(t), year)
+        i, j = cell_keys[c] if c < len(cell_keys) else (None, None)
+        yield (kind, start, int(group_keys[g]) if g < len(group_keys) else None,
+               None if i is None else int(i), None if j is None else int(j),
+               int(protected.values[c, g, t]),
+               bool(protected.suppressed[c, g, t]) if public else None)  # fmt: skip
+
+
+def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[int]) -> int:
+    """Recount the community's cells from its incidents; return the number of rows written.
+
+    Runs inside the caller's transaction (an import calls it before committing), so
+    the published counts and the incidents never disagree.
+    """
+    public = set(public_sizes)
+    rows = session.execute(
+        sql.load("incident_cell_counts"), {"community_id": community_id, "sizes": list(SIZES)}
+    ).all()
+    session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
+    if not rows:
+        return 0
+    data = np.array(
+        [(s, i, j, cat, m.year, m.month, n) for s, i, j, cat, m, n in rows], dtype=np.int64
+    )
+    out: list[tuple[Any, ...]] = []
+    for size in SIZES:
+        of_size = data[data[:, 0] == size]
+        for year in np.unique(of_size[:, 4]):
+            part = of_size[of_size[:, 4] == year]
+            out += [(community_id, size, *row) for row in _year_rows(part, k, size in public)]
+    conn = session.connection().connection.dbapi_connection
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY incident_cell (community_id, size_m, period, period_start, category_id, i, j, n,"
+            " suppressed) FROM STDIN"
+        ) as copy,
+    ):
+        for row in out:
+            copy.write_row(row)
+    session.execute(text("ANALYZE incident_cell"))
+    return len(out)
+
+
+@dataclass(frozen=True)
+class CellQuery:
+    """One published table: a community, a cell size, a period and a group (None = all)."""
+
+    community_id: int
+    size_m: int
+    period: Period
+    category_id: int | None
+
+
+def cells(session: Session, query: CellQuery, exact: bool) -> tuple[list[tuple[dict, str]], dict]:
+    """The cells of one table as (properties, GeoJSON geometry), and the community total.
+
+    With `exact` false (public and partners) a withheld count is null and marked
+    `suppressed`; the total is published only when the decision allows it.
+    """
+    params = {"community_id": query.community_id, "size_m": query.size_m,
+              "period": query.period.kind, "period_start": query.period.start,
+              "category_id": query.category_id}  # fmt: skip
+    features, total = [], {"count": 0, "suppressed": False}
+    for row in session.execute(sql.load("incident_cells_read"), params).mappings():
+        withheld = bool(row["suppressed"]) and not exact
+        count = None if withheld else row["n"]
+        if row["i"] is None:
+            total = {"count": count, "suppressed": withheld}
+            continue
+        props = {"count": count, "suppressed": withheld, "cell_size_m": query.size_m,
+                 "period": query.period.label}  # fmt: skip
+        features.append((props, row["geometry"]))
+    return features, total
+
+
+def available_periods(session: Session, community_id: int) -> list[Period]:
+    """Every year, quarter and month with incidents, newest first (for the map's filter)."""
+    rows = session.execute(
+        text("SELECT DISTINCT period, period_start FROM incident_cell "
+             "WHERE community_id = :c AND size_m = :s ORDER BY period_start DESC, period"),
+        {"c": community_id, "s": SIZES[-1]},
+    )  # fmt: skip
+    order = {kind: n for n, kind in enumerate(PERIODS)}
+    found = [Period(kind, start) for kind, start in rows]
+    return sorted(found, key=lambda p: (-p.start.year, order[p.kind], -p.start.toordinal()))
+
+
+def published_share(session: Session, community_id: int, year: int) -> dict[int, float]:
+    """Per public size: the share of the year's incidents that sit in published cells.
+
+    The map opens at the smallest size where most incidents are publishable.
+    """
+    rows = session.execute(sql.load("incident_cells_published_share"),
+                           {"community_id": community_id, "start": date(year, 1, 1)})  # fmt: skip
+    return {size: float(share) for size, share in rows}
+
+
+def class_breaks(counts: list[int], k: int, classes: int = 5) -> list[int]:
+    """Upper-open class breaks for the legend: quantiles of the published counts, rounded.
+
+    Starts at k for suppressed outputs (nothing smaller is shown) and at 1 for exact ones.
+    """
+    if not counts:
+        return []
+    values = np.asarray(counts, dtype=float)
+    qs = np.quantile(values, np.linspace(0, 1, classes + 1)[1:-1])
+    breaks = sorted({max(k, int(np.ceil(q))) for q in qs} | {k})
+    return [b for b in breaks if b <= values.max()]
+
+
+def group_ids(session: Session) -> dict[str, int]:
+    """Incident group codes and their category ids (the map's and the API's `group`)."""
+    rows = session.execute(text("SELECT code, id FROM category WHERE domain = 'incident'"))
+    return dict(rows.all())
+
+
+def groups_present(session: Session, community_id: int) -> list[tuple[str, str, str]]:
+    """(code, name_uk, name_en) of the incident groups this community has counts for."""
+    rows = session.execute(sql.load("incident_cells_groups"), {"community_id": community_id})
+    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
