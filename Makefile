@@ -34,7 +34,7 @@ translations: $(STAMP_PY)  ## re-extract strings into the .po catalogue after ch
 
 run: setup
 	export $(DB) GEOAPP_LOCAL_DEV=1 && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
-	  && $(BIN)/geoapp demo && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000
+	  && $(BIN)/geoapp demo --scale 20000 && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000
 
 test: setup
 	$(BIN)/ruff check .

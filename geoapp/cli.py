@@ -370,12 +370,32 @@ def tokens_revoke(token_id: int) -> None:
 
 
 @main.command("demo")
+@click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 10_000_000),
+              help="Synthetic incidents per pilot community with a boundary (0: none).")
+@click.option("--seed", default=2026, show_default=True, type=int)
 @with_appcontext
-def demo() -> None:
-    """Prepare the local demo: a coordinator of every pilot community, with a new password."""
-    from geoapp.services.demo import ensure_demo_staff
+def demo(scale: int, seed: int) -> None:
+    """Prepare the local demo: a coordinator of every pilot community, and synthetic incidents.
+
+    The incidents are clustered, seasonal and follow the national article mix; a second
+    run replaces them (real imports are never touched).
+    """
+    from sqlalchemy import select
+
+    from geoapp.models.community import Community
+    from geoapp.services.demo import ensure_demo_staff, load_synthetic_incidents
+    from geoapp.services.incidents import CellPolicy
 
     with db.cli_session() as sess:
+        if scale:
+            pilots = sess.scalars(select(Community).where(Community.pilot)).all()
+            for community in pilots:
+                loaded = load_synthetic_incidents(
+                    sess, community, scale, secret=current_app.config["SECRET_KEY"],
+                    data_dir=current_app.config["GEOAPP_DATA_DIR"],
+                    policy=CellPolicy.from_config(current_app.config), seed=seed,
+                )  # fmt: skip
+                click.echo(f"{community.slug}: {loaded} synthetic incidents")
         email, password = ensure_demo_staff(sess)
     click.echo(f"demo staff sign-in: http://127.0.0.1:5000/staff/login  {email}  {password}")
 

@@ -15,7 +15,13 @@ from geoapp.web.access import ADMIN_ANYWHERE, SIGNED_IN
 from tests.conftest import OTHER, OWN, sign_in
 
 PERSONAS = ["anonymous", *(r.value for r in Role)]
-SAMPLE_ARGS = {"slug": None, "layer": "boundaries", "public_id": None, "token": None}
+SAMPLE_ARGS = {
+    "slug": None,
+    "layer": "boundaries",
+    "public_id": None,
+    "token": None,
+    "int:batch_id": None,
+}
 SAMPLE_QUERY = {
     "api.locate_point": "?lon=30.22&lat=50.55",
     "api.geocode_address": "?q=Вокзальна%2046&community=bucha",
@@ -27,7 +33,7 @@ PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purp
 
 @pytest.fixture(scope="module")
 def samples(app, engine):
-    """A concern in Bucha, so routes that take a concern's id or token have one to open."""
+    """A concern and an import batch in Bucha, for routes that take their ids to open."""
     resp = app.test_client().post(
         "/api/v1/communities/bucha/concerns",
         json={
@@ -55,7 +61,16 @@ def samples(app, engine):
                 )
             )
             sess.commit()
-    return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1]}
+        from geoapp.models.incident import ImportBatch
+
+        batch = ImportBatch(community_id=concern.community_id, file_name="sample.csv",
+                            sha256="-", profile="default", accepted=0, rejected=1,
+                            errors=[[2, "outside the community"]], actor="test")  # fmt: skip
+        sess.add(batch)
+        sess.commit()
+        batch_id = str(batch.id)
+    return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1],
+            "int:batch_id": batch_id}  # fmt: skip
 
 
 def _routes(app) -> list[tuple[str, object, str]]:

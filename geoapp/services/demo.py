@@ -1,4 +1,6 @@
-"""The demo set-up `make run` prints: a coordinator of every pilot community.
+"""The demo set-up `make run` prints: a coordinator of every pilot community, and data.
+
+With `--scale N`, every pilot community with a boundary also gets N synthetic incidents.
 
 Each run gives the demo account a fresh random password (only its hash is
 kept, so the old one cannot be shown again); the account is an ordinary
@@ -8,13 +10,21 @@ coordinator, with no second factor, and is meant for a local machine.
 from __future__ import annotations
 
 import secrets
+from datetime import date, timedelta
 
-from sqlalchemy import select
+import numpy as np
+import shapely
+from pyproj import Transformer
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from geoapp.analysis.synthetic import article_weights, generate
 from geoapp.models.community import Community
+from geoapp.models.incident import ImportBatch
 from geoapp.models.user import Agency, Role
-from geoapp.services import accounts
+from geoapp.services import accounts, incident_cells
+from geoapp.services.incident_groups import group_of_article, known_articles
+from geoapp.services.incidents import CellPolicy, ref_hash
 
 DEMO_EMAIL = "demo.coordinator@geoapp.local"
 
@@ -34,3 +44,63 @@ def ensure_demo_staff(session: Session) -> tuple[str, str]:
         accounts.grant(session, user, community, Role.COORDINATOR, actor="demo")
     session.commit()
     return DEMO_EMAIL, password
+
+
+SYNTHETIC_PROFILE = "synthetic"
+
+
+def load_synthetic_incidents(
+    session: Session,
+    community: Community,
+    n: int,
+    *,
+    secret: str,
+    data_dir: str,
+    policy: CellPolicy,
+    seed: int = 2026,
+    today: date | None = None,
+) -> int:
+    """Replace the community's synthetic incidents with `n` new ones; return how many.
+
+    The rows come from `geoapp.analysis.synthetic` (clustered, seasonal, with the national
+    article mix) over the last three calendar years up to yesterday, and go in by COPY as
+    one batch marked `synthetic`, so real imports are never touched and a second run
+    replaces the first.  The cells are rebuilt as after any import.
+    """
+    if community.geom is None:
+        return 0
+    today = today or date.today()
+    start, end = date(today.year - 2, 1, 1), today - timedelta(days=1)
+    area = shapely.from_wkb(bytes(community.geom.data))
+    metric = shapely.transform(
+        area, lambda xy: np.column_stack(_to_metric(community.metric_srid).transform(*xy.T))
+    )
+    drawn = generate(metric, n, weights=article_weights(data_dir), seed=seed, start=start, end=end)
+    lon, lat = _to_metric(community.metric_srid).transform(drawn.x, drawn.y, direction="INVERSE")
+    known = known_articles(data_dir)
+    groups = {a: group_of_article(session, a, known[a]) for a in np.unique(drawn.article)}
+    session.execute(
+        text("DELETE FROM import_batch WHERE community_id = :c AND profile = :p"),
+        {"c": community.id, "p": SYNTHETIC_PROFILE},
+    )
+    batch = ImportBatch(community_id=community.id, file_name=f"synthetic-{n}-seed-{seed}",
+                        sha256="-", profile=SYNTHETIC_PROFILE, accepted=n, rejected=0,
+                        actor="demo")  # fmt: skip
+    session.add(batch)
+    session.flush()
+    conn = session.connection().connection.dbapi_connection
+    columns = "community_id, category_id, article, occurred_on, point, ref_hash, batch_id"
+    with conn.cursor() as cur, cur.copy(f"COPY incident ({columns}) FROM STDIN") as copy:
+        for k in range(n):
+            copy.write_row((community.id, groups[drawn.article[k]], drawn.article[k],
+                            drawn.occurred_on[k].item(), f"SRID=4326;POINT({lon[k]} {lat[k]})",
+                            ref_hash(secret, community.id, f"synthetic-{seed}-{k}"),
+                            batch.id))  # fmt: skip
+    session.execute(text("ANALYZE incident"))
+    incident_cells.rebuild(session, community.id, policy.k, policy.public_sizes)
+    session.commit()
+    return n
+
+
+def _to_metric(srid: int) -> Transformer:
+    return Transformer.from_crs(4326, srid, always_xy=True)

@@ -35,7 +35,7 @@ def known_articles(data_dir: str) -> dict[str, str]:
     for path in sorted(Path(data_dir).glob("crime-stats/pgo-national-by-article-*.csv")):
         with path.open(encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
-                out[row["Article"].split()[-1]] = row["Chapter"].strip()
+                out[row["Article"].split()[-1].rstrip("*")] = row["Chapter"].strip()
     # Articles newer than the statistics (286-1 dates from 2021) are known from the groups.
     for group in tomllib.loads(GROUPS.read_text(encoding="utf-8"))["group"]:
         for article in group["articles"]:

@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 
 from geoapp import db, privacy
 from geoapp.i18n import current_language
+from geoapp.layers import LayerSpec
 from geoapp.services.communities import (
+    CommunitySummary,
     boundary_geojson,
     get_by_slug,
     list_communities,
@@ -34,14 +36,13 @@ def index() -> str:
     return render_template("index.html", communities=communities)
 
 
-@bp.get("/c/<slug>")
-def community(slug: str) -> str:
-    """A community's public map: its boundary over the base map."""
-    sess = db.session()
-    summary = summary_by_slug(sess, slug)
-    if summary is None:
-        abort(404)
+def map_basics(summary: CommunitySummary) -> tuple[LayerSpec, dict | None, dict[str, str]]:
+    """The boundary layer, its feature (if the community has one) and the map's labels.
+
+    Shared by the public map and the staff maps, so both draw the community alike.
+    """
     spec = current_app.extensions["geoapp.layers"]["boundaries"]
+    sess = db.session()
     geometry = boundary_geojson(sess, summary.id, DISPLAY_TOLERANCE_M) if summary.bbox else None
     feature = privacy.feature(spec, asdict(summary), geometry) if geometry else None
     labels = {
@@ -49,6 +50,17 @@ def community(slug: str) -> str:
         "fullscreen": _("Full screen"),
         "fullscreen_exit": _("Exit full screen"),
     }
+    return spec, feature, labels
+
+
+@bp.get("/c/<slug>")
+def community(slug: str) -> str:
+    """A community's public map: its boundary over the base map."""
+    sess = db.session()
+    summary = summary_by_slug(sess, slug)
+    if summary is None:
+        abort(404)
+    spec, feature, labels = map_basics(summary)
     concern_spec = current_app.extensions["geoapp.layers"]["concerns"]
     concerns = privacy.public_concerns(sess, summary.id)
     statuses = {"accepted": _("accepted"), "in_progress": _("in progress"),

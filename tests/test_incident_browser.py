@@ -1,0 +1,81 @@
+"""In Chromium: an analyst uploads an export with a progress bar, sees the report and the
+exact cells, filters by period and group; the public map shows the same cells withheld."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import text
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture()
+def export(tmp_path, engine):
+    """120 offences in Bucha: 100 thefts in the first quarter of 2025, 20 in the third."""
+    rng = random.Random(1)
+    lines = ["date,article,lon,lat,ref"]
+    for n in range(120):
+        month = 2 if n < 100 else 8
+        article = "185" if n < 100 else "296"
+        lon, lat = 30.2100 + rng.uniform(-0.004, 0.004), 50.5450 + rng.uniform(-0.003, 0.003)
+        lines.append(f"2025-{month:02d}-{1 + n % 28:02d},{article},{lon:.6f},{lat:.6f},Б-{n}")
+    path = tmp_path / "експорт.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    yield path
+    with engine.begin() as conn:
+        cid = conn.scalar(text("SELECT id FROM community WHERE slug = 'bucha'"))
+        for table in ("incident_cell", "incident", "import_batch"):
+            conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
+
+
+def sign_in(page: Page, base: str, person) -> None:
+    page.goto(f"{base}/staff/login")
+    page.get_by_label("Електронна пошта").fill(person.email)
+    page.get_by_label("Пароль").fill(person.password)
+    page.get_by_role("button", name="Увійти").click()
+    expect(page.get_by_role("heading", name="Мої громади")).to_be_visible()
+
+
+def test_upload_then_filter_the_map(browser, live_server, staff, export):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, live_server, staff["analyst"])
+    page.goto(f"{live_server}/staff/c/bucha/incidents/")
+    expect(page.get_by_text("Правопорушень ще не імпортовано.")).to_be_visible()
+    page.get_by_label("Файл (CSV, XLSX, GeoJSON або GeoPackage, до 50 МБ)").set_input_files(export)
+    page.get_by_role("button", name="Імпортувати").click()
+    expect(page).to_have_url(re.compile(r"\?batch=\d+$"))
+    expect(page.get_by_test_id("import-summary")).to_contain_text("Імпортовано 120 правопорушень")
+    expect(page.get_by_role("cell", name="експорт.csv")).to_be_visible()
+
+    # The analyst's map: exact cells of the year, a legend with its total.
+    legend = page.get_by_test_id("legend")
+    expect(legend).to_contain_text("2025")
+    expect(legend).to_contain_text("Усього в громаді: 120")
+    cells = page.locator("path.leaflet-interactive")
+    expect(cells).not_to_have_count(1)
+    page.get_by_label("Період").select_option(label="III квартал 2025")
+    expect(legend).to_contain_text("2025-Q3")
+    expect(legend).to_contain_text("Усього в громаді: 20")
+    page.get_by_label("Правопорушення", exact=True).select_option("theft")
+    expect(page.get_by_role("status").filter(has_text="немає")).to_be_visible()
+    page.get_by_label("Період").select_option(label="I квартал 2025")
+    expect(legend).to_contain_text("Усього в громаді: 100")
+    page.screenshot(path="var/incident-staff-map.png")
+
+    # The public map of the same community: no analyst cookie, small counts withheld.
+    public = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    public.goto(f"{live_server}/c/bucha")
+    public_legend = public.get_by_test_id("legend")
+    expect(public_legend).to_contain_text("приховано (менше ніж 10")
+    public.get_by_label("Комірка").select_option("500")
+    expect(public_legend).to_contain_text("Усього в громаді")
+    public.screenshot(path="var/incident-public-map.png")
+    assert errors == [], errors
+    context.close()
