@@ -11,7 +11,14 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from bench import bench_assign, bench_boundaries, bench_concerns, bench_geocode
+from bench import (
+    bench_assign,
+    bench_boundaries,
+    bench_cells,
+    bench_concerns,
+    bench_geocode,
+    bench_incidents,
+)
 from bench.common import Outcome, append_results, environment, format_section, log
 
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
@@ -19,6 +26,8 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     bench_assign.NAME: lambda args: bench_assign.run(points=args.points),
     bench_geocode.NAME: lambda _args: bench_geocode.run(),
     bench_concerns.NAME: lambda _args: bench_concerns.run(),
+    bench_incidents.NAME: lambda args: bench_incidents.run(rows=args.rows),
+    bench_cells.NAME: lambda args: bench_cells.run(rows=args.rows),
 }
 
 
@@ -33,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=bench_assign.POINTS,
         help="points for the assign benchmark (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        default=bench_incidents.ROWS,
+        help="incidents for the incidents and cells benchmarks (default: %(default)s)",
     )
     parser.add_argument(
         "--no-record", action="store_true", help="print the results without appending them"

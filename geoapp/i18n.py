@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Flask, Response, current_app, request
-from flask_babel import Babel, format_date, get_locale, gettext
+from flask_babel import Babel, format_date, format_decimal, get_locale, gettext
 
 COOKIE = "lang"
 
@@ -64,6 +64,8 @@ def init_app(app: Flask) -> None:
     """Install Flask-Babel with our selector and the template helpers."""
     Babel(app, locale_selector=select_locale)
     app.after_request(_remember_choice)
+    # Numbers the Ukrainian way: 12 345 (a non-breaking space groups thousands).
+    app.jinja_env.filters["format_number"] = format_decimal
     app.jinja_env.globals.update(
         current_language=current_language, localized=localized, period_name=period_name
     )

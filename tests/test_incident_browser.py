@@ -61,7 +61,7 @@ def test_upload_then_filter_the_map(browser, live_server, staff, export):
     cells = page.locator("path.leaflet-interactive")
     expect(cells).not_to_have_count(1)
     page.get_by_label("Період").select_option(label="III квартал 2025")
-    expect(legend).to_contain_text("2025-Q3")
+    expect(legend).to_contain_text("III квартал 2025")
     expect(legend).to_contain_text("Усього в громаді: 20")
     page.get_by_label("Правопорушення", exact=True).select_option("theft")
     expect(page.get_by_role("status").filter(has_text="немає")).to_be_visible()

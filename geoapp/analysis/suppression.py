@@ -1,69 +1,75 @@
 """Cell suppression for published incident counts (statistical disclosure control).
 
 Incident counts are published per cell x incident group x period together with totals
-(the whole community, all groups, quarters, the year).  A count ``0 < n < k`` would point
-at very few incidents, so it is withheld (*primary* suppression); further counts are
-withheld (*secondary* suppression) so that no withheld count can be worked back out of the
+(the whole community, all groups, quarters, the year).  A count ``0 < n < k`` points at
+very few incidents, so it is withheld (*primary* suppression); further counts are withheld
+(*secondary* suppression) so that a withheld count cannot be worked back out of the
 published counts and totals.
 
 Attacker model
 --------------
-The attacker knows every published value, every relation (each aggregate entry equals the
-sum of its parts along its axis, for every combination of the other indices, hence also
-every linear consequence such as year = sum of months), and that every withheld value is
-at least 1.  They may treat withheld values as reals or as integers.  They do not know
-anything else about them: not the rule that picked them, not an upper bound, not which
-were primary.
+The attacker knows every published value; every relation (each aggregate entry equals the
+sum of its parts along its axis, for every combination of the other indices, and so every
+linear consequence such as year = sum of months); and that every withheld value is at
+least 1.  They may treat withheld values as reals or as integers.  They know nothing else
+about them: no upper bound, not which were primary, not the rule that chose them.
 
 Guarantees of `protect`
 -----------------------
 1. No published value ``v`` has ``0 < v < k``.  Zeros are never withheld (a zero is
-   published as 0, so publishing "nothing here" is allowed).  Every withheld value is >= 1.
-2. For every withheld entry that was audited (see the limit below) there is an *integer*
-   table that satisfies every relation, agrees with every published value, has every
-   withheld entry >= 1, and differs from the true table in that entry by at least 1.  So
-   neither an integer nor a real-valued attacker can determine it: its minimum and
-   maximum over the feasible set differ by at least 1.
-3. Nothing more: the interval an attacker can derive for a withheld count may be narrow
-   (for example [1, 2]).  There is no protection interval wider than 1, and an attacker
-   who knows the suppression rule itself (rather than only the published table) is not
-   covered.
+   published as 0).  Every withheld value is at least 1.
+2. Every withheld entry that is *certified* has an integer table that satisfies every
+   relation, agrees with every published value, has every withheld entry >= 1, and differs
+   from the true table in that entry by at least 1.  So neither an integer nor a
+   real-valued attacker can determine a certified entry: its minimum and maximum over
+   the feasible set differ by at least 1.  Every withheld entry of a component of at most
+   `EXACT_COMPONENT_LIMIT` withheld entries is certified (the audit repairs until it is).
+3. Nothing more.  The interval an attacker derives may be as narrow as width 1 (a
+   withheld 1 may be shown to be 1 or 2); there is no wider protection interval, and an
+   attacker who also knows this suppression rule is not covered.
+
+Known limit (read this before publishing large tables)
+------------------------------------------------------
+Withheld entries are linked into components by the relations they share.  Entries in a
+component larger than `EXACT_COMPONENT_LIMIT` are certified only when one of the cheap
+explicit certificates below applies; the rest are NOT audited and keep only the fixpoint's
+protection, which stops every disclosure through a single relation but not every one
+through several.  `protect` logs a warning with their number.  In production-shaped
+tables (thousands of cells x groups x months, mostly small counts) nearly all withheld
+entries form one such component, linked through the community totals: there the exact
+guarantee does not hold, and an LP attacker can pin down some withheld entries.  An exact
+audit of that component is one linear programme per entry over hundreds of thousands of
+variables, far beyond a few seconds.
 
 Algorithm, and why
 ------------------
-* Extended table: every aggregate entry is computed as the sum of its parts, axis by axis,
-  so aggregates along different axes combine ([community, all groups, year] and so on).
-* Fixpoint (vectorised, one pass per relation and sweep, until nothing changes).  For a
-  relation instance whose total is published, a single withheld part is determined
-  (total minus the published parts), and so are several withheld parts that are all 1
-  (their sum equals their number and each is >= 1).  For a withheld total whose parts are
-  all published, the total is determined.  In each such instance the smallest non-zero
-  published part is withheld as well (the total when there is none): the smallest, so
-  the least information is lost.  This is cheap and settles the usual cases, but it looks
-  at one relation at a time, and in linked 2-D/3-D tables that is not enough (a withheld
-  entry can be pinned by a chain of relations, or by the lower bound 1 in another row).
-* Exact audit.  The withheld entries are the variables of a linear system (one row per
-  relation instance that touches a withheld entry; published entries are constants).
-  Connected components of that system are independent.  Certificates are found in
-  batches: linear programmes over all components at once with random objectives push
-  many variables at least 1 away from their true value in one solve; a certificate is
-  accepted only from a component whose LP point is integral.  Entries still uncertified
-  get one integer programme each (HiGHS via `scipy.optimize.milp`): "is there an integer
-  feasible table with this entry >= true + 1 (or <= true - 1)?".  An entry with neither is
-  determined; it is repaired by withholding the smallest published non-zero entry of a
-  relation it is in (or of its component), then the fixpoint and the audit run again.
-  Withholding more only enlarges the attacker's feasible set, so a certificate stays valid
-  after later repairs and only new or uncertified entries are audited again.  The loop
-  ends: in the worst case every non-zero entry of a component is withheld, and then
-  doubling the whole component is a certificate for each of them.
-
-Known limit
------------
-The per-entry integer programmes run only in components of at most `EXACT_COMPONENT_LIMIT`
-withheld entries.  Entries of larger components that the batch LPs did not certify are
-not audited: they keep only the fixpoint's protection (which catches every single-relation
-disclosure but not every multi-relation one), and `protect` logs a warning with their
-number.  See `last_unaudited` for the count of the most recent call.
+* Extended table: each aggregate entry is the sum of its parts, built axis by axis so that
+  aggregates along different axes combine ([community, all groups, year] and so on).
+* Fixpoint, vectorised, one pass per relation and sweep until nothing changes.  In a
+  relation instance with a published total, one withheld part is determined (total minus
+  the published parts), and so are several withheld parts that are all 1 (their sum equals
+  their number and each is >= 1); a withheld total whose parts are all published is
+  determined too.  Each time the smallest non-zero published part is withheld as well (the
+  total when there is none): the smallest, because that loses the least information.  This
+  settles the usual cases cheaply but sees one relation at a time; in linked 2-D/3-D tables
+  an entry can still be pinned by a chain of relations or by the lower bound 1 elsewhere.
+* Cheap certificates, vectorised: (a) every entry covering base entry ``p`` is withheld, so
+  adding 1 to ``p`` and to everything covering it is feasible; (b) a swap of two base
+  entries that differ along one axis and have the same aggregates along it, when both
+  chains (the entries covering them, apart from those shared aggregates) are withheld and
+  the decreasing one is >= 2 throughout.  Each is an explicit integer table, so no solver
+  is needed for the entries they cover.
+* Exact audit of the other entries, per component (components share no variable, so the
+  feasible set is their product).  Batch LPs over all small components at once, with
+  random objectives, yield feasible tables; one is accepted for a component only where it
+  is integral.  Entries still open get one integer programme each (HiGHS via
+  `scipy.optimize.milp`): an integer feasible table with the entry >= true + 1, or
+  <= true - 1.  An entry with neither is determined and is repaired by withholding the
+  smallest published non-zero entry sharing a relation with it (or, if there is none, the
+  nearest through withheld entries); then the fixpoint and the audit run again.
+  Withholding more only enlarges the attacker's feasible set, so certificates stay valid
+  across rounds and only open entries are audited again.  The loop ends: withholding every
+  non-zero entry of a component makes doubling it a certificate for all of them.
 """
 
 from __future__ import annotations
@@ -79,14 +85,11 @@ from scipy.sparse.csgraph import connected_components
 
 log = logging.getLogger(__name__)
 
-EXACT_COMPONENT_LIMIT = 2000
-"""Largest component (in withheld entries) that gets per-entry integer programmes."""
+EXACT_COMPONENT_LIMIT = 400
+"""Largest component, in withheld entries, that the exact audit handles."""
 
-_BATCH_ROUNDS = 6
+_BATCH_ROUNDS = 8
 _TOL = 1e-6
-
-last_unaudited = 0
-"""Withheld entries the most recent `protect` call could not audit exactly (see the limit)."""
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,18 @@ class Protected:
 
 
 @dataclass(frozen=True)
+class _Axis:
+    n: int  # base length
+    aggregates: list[np.ndarray]  # parts (extended indices) of each aggregate, in order
+    cover: np.ndarray  # bool (extended, base): extended index covers base index
+
+
+@dataclass(frozen=True)
 class _Relation:
     axis: int
     target: int
-    parts: np.ndarray  # extended indices along `axis`
-    part_index: slice | np.ndarray  # the same, as a slice when contiguous (a view, no copy)
+    parts: np.ndarray
+    part_index: slice | np.ndarray  # the parts as a slice when contiguous: a view, no copy
 
 
 def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int = 10) -> Protected:
@@ -111,11 +121,10 @@ def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int
 
     ``margins[a]`` lists the aggregates of axis ``a``; aggregate ``j`` gets extended index
     ``base.shape[a] + j`` and sums the extended indices it lists, all smaller than its own,
-    so a year may sum quarters that sum months.  The result holds the whole extended table
-    because the caller publishes from it and the relations are what an attacker exploits.
+    so a year may sum quarters that sum months.  The whole extended table is returned
+    because the caller publishes from it and its relations are what an attacker exploits.
     See the module docstring for the guarantee and its limit.
     """
-    global last_unaudited
     base = np.asarray(base)
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -126,65 +135,88 @@ def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int
     flat_table = base.ndim == 1
     if flat_table:  # a leading axis of length 1 keeps every relation instance indexable
         base, margins = base[None, :], [[], *margins]
-    relations, values = _extend(base, margins)
+    axes = _axes(base, margins)
+    values = _extend(base, axes)
+    relations = [
+        _Relation(a, ax.n + j, parts, _as_slice(parts))
+        for a, ax in enumerate(axes)
+        for j, parts in enumerate(ax.aggregates)
+    ]
     primary = (values > 0) & (values < k)
     suppressed = primary.copy()
     certified = np.zeros(values.shape, dtype=bool)
-    last_unaudited = 0
     while True:
         _fixpoint(values, suppressed, relations)
+        certified |= _chain_certificates(values, suppressed, axes)
         determined, unaudited = _audit(values, suppressed, certified, relations)
         if determined.size == 0:
             break
         _repair(values, suppressed, relations, determined)
-    last_unaudited = unaudited
     if unaudited:
-        log.warning("suppression: %d withheld entries in large components not audited", unaudited)
+        log.warning(
+            "suppression: %d of %d withheld entries lie in components too large to audit",
+            unaudited,
+            int(suppressed.sum()),
+        )
     if flat_table:
         values, suppressed, primary = values[0], suppressed[0], primary[0]
     return Protected(values=values, suppressed=suppressed, primary=primary)
 
 
-def _extend(
-    base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]]
-) -> tuple[list[_Relation], np.ndarray]:
-    """Check the margins and build the extended table; relations drive everything else."""
-    if base.dtype.kind not in "iub" and not (
-        base.dtype.kind == "f" and np.all(np.isfinite(base)) and np.all(base == np.round(base))
-    ):
+def _axes(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]]) -> list[_Axis]:
+    """Check the counts and margins; an aggregate may only sum indices below its own."""
+    whole = base.dtype.kind in "iub" or (
+        base.dtype.kind == "f" and bool(np.all(np.isfinite(base) & (base == np.round(base))))
+    )
+    if not whole:
         raise ValueError("base must hold integer counts")
     if base.size and base.min() < 0:
         raise ValueError("base must be non-negative")
-    values = base.astype(np.int64)
-    relations: list[_Relation] = []
-    for axis, aggregates in enumerate(margins):
-        n = values.shape[axis]
-        shape = list(values.shape)
-        shape[axis] = n + len(aggregates)
-        grown = np.zeros(shape, dtype=np.int64)
-        grown[_at(axis, slice(0, n))] = values
+    axes = []
+    for a, aggregates in enumerate(margins):
+        n = base.shape[a]
+        parts_list = []
+        cover = np.zeros((n + len(aggregates), n), dtype=bool)
+        cover[np.arange(n), np.arange(n)] = True
         for j, raw in enumerate(aggregates):
             target = n + j
             parts = np.asarray(list(raw), dtype=np.int64)
             if parts.ndim != 1 or parts.size == 0:
-                raise ValueError(f"aggregate {target} on axis {axis} needs a list of parts")
+                raise ValueError(f"aggregate {target} on axis {a} needs a non-empty list of parts")
             if parts.min() < 0 or parts.max() >= target or np.unique(parts).size != parts.size:
                 raise ValueError(
-                    f"aggregate {target} on axis {axis}: parts must be distinct indices "
-                    f"below {target}"
+                    f"aggregate {target} on axis {a}: parts must be distinct indices below {target}"
                 )
-            index: slice | np.ndarray = parts
-            if np.all(np.diff(parts) == 1):
-                index = slice(int(parts[0]), int(parts[-1]) + 1)
-            grown[_at(axis, target)] = grown[_at(axis, index)].sum(axis=axis)
-            relations.append(_Relation(axis, target, parts, index))
-        values = grown
-    return relations, values
+            cover[target] = cover[parts].any(axis=0)
+            parts_list.append(parts)
+        axes.append(_Axis(n, parts_list, cover))
+    return axes
+
+
+def _as_slice(parts: np.ndarray) -> slice | np.ndarray:
+    """Contiguous parts as a slice, so that indexing gives a view instead of a copy."""
+    if parts.size > 1 and not np.all(np.diff(parts) == 1):
+        return parts
+    return slice(int(parts[0]), int(parts[-1]) + 1)
 
 
 def _at(axis: int, index: int | slice | np.ndarray) -> tuple:
     """Index selecting ``index`` along ``axis`` and everything along the other axes."""
     return (slice(None),) * axis + (index,)
+
+
+def _extend(base: np.ndarray, axes: list[_Axis]) -> np.ndarray:
+    """The extended table; aggregating axis by axis makes cross-axis aggregates right."""
+    values = base.astype(np.int64)
+    for a, ax in enumerate(axes):
+        shape = list(values.shape)
+        shape[a] = ax.n + len(ax.aggregates)
+        grown = np.empty(shape, dtype=np.int64)
+        grown[_at(a, slice(0, ax.n))] = values
+        for j, parts in enumerate(ax.aggregates):
+            grown[_at(a, ax.n + j)] = grown[_at(a, _as_slice(parts))].sum(axis=a)
+        values = grown
+    return values
 
 
 def _fixpoint(values: np.ndarray, suppressed: np.ndarray, relations: list[_Relation]) -> None:
@@ -201,9 +233,8 @@ def _enforce(values: np.ndarray, suppressed: np.ndarray, rel: _Relation) -> bool
     a = rel.axis
     total_s = suppressed[_at(a, rel.target)]
     parts_s = suppressed[_at(a, rel.part_index)]
-    parts_v = values[_at(a, rel.part_index)]
     n_supp = parts_s.sum(axis=a)
-    above_one = (parts_s & (parts_v > 1)).any(axis=a)
+    above_one = (parts_s & (values[_at(a, rel.part_index)] > 1)).any(axis=a)
     need = np.where(total_s, n_supp == 0, (n_supp == 1) | ((n_supp >= 2) & ~above_one))
     inst = np.nonzero(need)
     count = inst[0].size
@@ -218,33 +249,95 @@ def _enforce(values: np.ndarray, suppressed: np.ndarray, rel: _Relation) -> bool
     part = [i[has] for i in inst]
     part.insert(a, rel.parts[pick[has]])
     suppressed[tuple(part)] = True
-    # no published non-zero part: withhold the total (only ever needed when it is published)
+    # no published non-zero part: withhold the total (only reachable when it is published)
     total = [i[~has] for i in inst]
     total.insert(a, np.full(count - int(has.sum()), rel.target))
     suppressed[tuple(total)] = True
     return True
 
 
+def _chain_certificates(
+    values: np.ndarray, suppressed: np.ndarray, axes: list[_Axis]
+) -> np.ndarray:
+    """Withheld entries with a cheap explicit certificate: a chain raise or a sibling swap.
+
+    The chain of base entry ``p`` along a set of axes is every extended entry covering it
+    there.  Raising ``p`` by 1 changes exactly its chain; swapping ``p`` with a sibling
+    ``p'`` along axis ``a`` (same aggregates along ``a``) changes the two chains apart from
+    the shared aggregates.  Pure array work, so it also runs on components far too large
+    for the exact audit.
+    """
+    nd = values.ndim
+    lowerable = suppressed & (values >= 2)
+    certified = _spread(_chain_all(suppressed, axes, skip=None), axes, skip=None)
+    for a, ax in enumerate(axes):
+        up = _chain_all(suppressed, axes, skip=a)[_at(a, slice(0, ax.n))]
+        down = _chain_all(lowerable, axes, skip=a)[_at(a, slice(0, ax.n))]
+        swap = np.zeros(up.shape, dtype=bool)
+        family = np.zeros(ax.n, dtype=np.int64)
+        if ax.aggregates:  # siblings: base indices under exactly the same aggregates
+            _, family = np.unique(ax.cover[ax.n :].T, axis=0, return_inverse=True)
+        for fam in np.unique(family):
+            sib = np.flatnonzero(family == fam)
+            u, d = up[_at(a, sib)], down[_at(a, sib)]
+            n_up = u.sum(axis=a, keepdims=True)
+            n_down = d.sum(axis=a, keepdims=True)
+            swap[_at(a, sib)] = (u & (n_down - d >= 1)) | (d & (n_up - u >= 1))
+        spread = _spread(swap, axes, skip=a)
+        pad = [(0, 0)] * nd
+        pad[a] = (0, len(ax.aggregates))
+        certified |= np.pad(spread, pad)
+    return certified & suppressed
+
+
+def _chain_all(mask: np.ndarray, axes: list[_Axis], skip: int | None) -> np.ndarray:
+    """Per base index (along every axis but ``skip``): ``mask`` holds on everything covering it."""
+    out = mask
+    for b, ax in enumerate(axes):
+        if b == skip:
+            continue
+        reduced = out[_at(b, slice(0, ax.n))].copy()
+        for j in range(len(ax.aggregates)):
+            covered = np.flatnonzero(ax.cover[ax.n + j])
+            reduced[_at(b, covered)] &= out[_at(b, slice(ax.n + j, ax.n + j + 1))]
+        out = reduced
+    return out
+
+
+def _spread(flags: np.ndarray, axes: list[_Axis], skip: int | None) -> np.ndarray:
+    """Mark every extended entry covering a flagged base entry (along all axes but ``skip``)."""
+    out = flags
+    for b, ax in enumerate(axes):
+        if b == skip:
+            continue
+        shape = list(out.shape)
+        shape[b] = ax.n + len(ax.aggregates)
+        grown = np.zeros(shape, dtype=bool)
+        grown[_at(b, slice(0, ax.n))] = out
+        for j, parts in enumerate(ax.aggregates):
+            grown[_at(b, ax.n + j)] = grown[_at(b, _as_slice(parts))].any(axis=b)
+        out = grown
+    return out
+
+
 @dataclass
 class _System:
-    """The attacker's linear system over the withheld entries: ``A x = A x_true``, x >= 1."""
+    """The attacker's view: ``a @ x == b`` over the withheld entries, each >= 1."""
 
     flat: np.ndarray  # flat index in the extended table of each variable
     x: np.ndarray  # true values
     a: sparse.csr_matrix
     b: np.ndarray
     comp: np.ndarray  # component of each variable
-    row_comp: np.ndarray
+    row_comp: np.ndarray  # component of each row
     comp_size: np.ndarray
 
 
 def _system(values: np.ndarray, suppressed: np.ndarray, relations: list[_Relation]) -> _System:
-    """Rows = relation instances touching a withheld entry; components split the audit."""
-    flat = np.flatnonzero(suppressed)
+    """One row per relation instance that touches a withheld entry."""
     shape = values.shape
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    coefs: list[np.ndarray] = []
+    flat = np.flatnonzero(suppressed)
+    rows, cols, coefs = [], [], []
     n_rows = 0
     for rel in relations:
         a = rel.axis
@@ -259,30 +352,20 @@ def _system(values: np.ndarray, suppressed: np.ndarray, relations: list[_Relatio
         p_full[a] = rel.parts[pz[a]]
         keys, inverse = np.unique(np.concatenate([t_inst, p_inst]), return_inverse=True)
         rows.append(n_rows + inverse)
-        cols.append(
-            np.concatenate(
-                [
-                    np.ravel_multi_index(tuple(t_full), shape),
-                    np.ravel_multi_index(tuple(p_full), shape),
-                ]
-            )
-        )
+        cols.append(np.ravel_multi_index(tuple(t_full), shape))
+        cols.append(np.ravel_multi_index(tuple(p_full), shape))
         coefs.append(np.concatenate([np.ones(t_inst.size), -np.ones(p_inst.size)]))
         n_rows += keys.size
-    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
-    col = np.searchsorted(flat, np.concatenate(cols)) if cols else np.zeros(0, np.int64)
+    row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    col = np.searchsorted(flat, np.concatenate(cols)) if cols else row
     coef = np.concatenate(coefs) if coefs else np.zeros(0)
     a_mat = sparse.csr_matrix((coef, (row, col)), shape=(n_rows, flat.size))
     x = values.reshape(-1)[flat].astype(float)
     n = flat.size
-    incidence = sparse.csr_matrix(
-        (np.ones(row.size), (row + n, col)), shape=(n + n_rows, n + n_rows)
-    )
-    _, labels = connected_components(incidence, directed=False)
-    comp = labels[:n]
-    row_comp = labels[n:]
-    comp_size = np.bincount(comp, minlength=labels.max() + 1 if labels.size else 0)
-    return _System(flat, x, a_mat, a_mat @ x, comp, row_comp, comp_size)
+    links = sparse.coo_matrix((np.ones(row.size), (row + n, col)), shape=(n + n_rows,) * 2)
+    _, labels = connected_components(links, directed=False)
+    comp_size = np.bincount(labels[:n], minlength=labels.max() + 1 if labels.size else 0)
+    return _System(flat, x, a_mat, a_mat @ x, labels[:n], labels[n:], comp_size)
 
 
 def _audit(
@@ -291,108 +374,130 @@ def _audit(
     certified: np.ndarray,
     relations: list[_Relation],
 ) -> tuple[np.ndarray, int]:
-    """Certify withheld entries; return the determined ones (flat indices) and unaudited count."""
-    sysm = _system(values, suppressed, relations)
-    cert = certified.reshape(-1)[sysm.flat].copy()
-    if not cert.all():
-        cert |= _batch_certify(sysm, cert)
-    determined: list[int] = []
-    unaudited = 0
-    for i in np.flatnonzero(~cert):
-        if sysm.comp_size[sysm.comp[i]] > EXACT_COMPONENT_LIMIT:
-            unaudited += 1
-            continue
-        if _single_certify(sysm, i):
-            cert[i] = True
-        else:
-            determined.append(int(sysm.flat[i]))
-    certified.reshape(-1)[sysm.flat[cert]] = True
-    return np.asarray(determined, dtype=np.int64), unaudited
+    """Certify open withheld entries, updating ``certified`` in place.
 
-
-def _batch_certify(sysm: _System, cert: np.ndarray) -> np.ndarray:
-    """Cheap certificates for many entries at once: LPs with random signed objectives.
-
-    A component's LP point is a feasible table; when it is integral, every entry in it that
-    sits at least 1 from its true value is certified.  Solving all components in one LP is
-    the same as solving them one by one (they share no variable) but pays the solver's
-    overhead once.
+    Returns one determined entry per component (repairing one at a time withholds less)
+    and the number of entries left unaudited in components above the limit.
     """
+    sysm = _system(values, suppressed, relations)
+    cert = certified.reshape(-1)[sysm.flat]
+    small = sysm.comp_size[sysm.comp] <= EXACT_COMPONENT_LIMIT
+    if (small & ~cert).any():
+        _batch_certify(sysm, cert, small)
+    determined: dict[int, int] = {}
+    for i in np.flatnonzero(small & ~cert):
+        if cert[i] or sysm.comp[i] in determined:
+            continue  # certified on the way, or its component waits for the next round
+        if not _single_certify(sysm, i, cert):
+            determined[int(sysm.comp[i])] = int(sysm.flat[i])
+    certified.reshape(-1)[sysm.flat[cert]] = True
+    unaudited = int((~cert & ~small).sum())
+    return np.asarray(list(determined.values()), dtype=np.int64), unaudited
+
+
+def _sub(sysm: _System, cols: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """The rows and columns of ``sysm`` restricted to the components of ``cols``."""
+    keep = np.zeros(sysm.comp_size.size, dtype=bool)
+    keep[sysm.comp[cols]] = True
+    rows = np.flatnonzero(keep[sysm.row_comp])
+    return sysm.a[rows][:, cols], sysm.b[rows], rows
+
+
+def _harvest(y: np.ndarray, x: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Entries a feasible point certifies: those >= 1 from the truth, in integral components."""
+    fractional = np.zeros(comp.max() + 1 if comp.size else 0, dtype=bool)
+    fractional[comp[np.abs(y - np.round(y)) > _TOL]] = True
+    return (np.abs(y - x) >= 1 - _TOL) & ~fractional[comp]
+
+
+def _batch_certify(sysm: _System, cert: np.ndarray, small: np.ndarray) -> None:
+    """Many certificates per solve: LPs with random objectives over all small components.
+
+    Components share no variable, so one LP over all of them equals one per component but
+    pays the solver's overhead once.  Rounds stop when one certifies nothing new.
+    """
+    cols = np.flatnonzero(small)
+    a, b, _ = _sub(sysm, cols)
+    x = sysm.x[cols]
+    found = cert[cols]
     rng = np.random.default_rng(0)
-    x = sysm.x
-    found = cert.copy()
-    lower = np.ones_like(x)
-    upper = 2 * x + 10
-    constraint = LinearConstraint(sysm.a, sysm.b, sysm.b)
+    constraint = LinearConstraint(a, b, b)
+    bounds = Bounds(np.ones_like(x), 2 * x + 10)  # any finite box keeps the LP bounded
     for round_ in range(_BATCH_ROUNDS):
-        open_ = ~found
-        if not open_.any():
+        if found.all():
             break
-        sign = -1.0 if round_ % 2 == 0 else 1.0  # first push up, then down, then mixed
-        if round_ >= 2:
-            sign = rng.choice([-1.0, 1.0], size=x.size)
-        c = np.where(open_, sign * rng.uniform(1.0, 2.0, size=x.size), 0.0)
-        res = milp(c, constraints=constraint, bounds=Bounds(lower, upper))
+        sign = (-1.0, 1.0)[round_] if round_ < 2 else rng.choice([-1.0, 1.0], size=x.size)
+        c = np.where(found, 0.0, sign * rng.uniform(1.0, 2.0, size=x.size))
+        res = milp(c, constraints=constraint, bounds=bounds)
         if res.x is None:
             break
-        y = res.x
-        frac = np.abs(y - np.round(y)) > _TOL
-        bad = np.zeros(sysm.comp_size.size, dtype=bool)
-        bad[sysm.comp[frac]] = True
-        ok = (np.abs(y - x) >= 1 - _TOL) & ~bad[sysm.comp]
-        if not (ok & open_).any() and round_ >= 2:
+        new = _harvest(res.x, x, sysm.comp[cols]) & ~found
+        found |= new
+        if round_ >= 2 and not new.any():
             break
-        found |= ok
-    return found
+    cert[cols] = found
 
 
-def _single_certify(sysm: _System, i: int) -> bool:
-    """Exact check: an integer feasible table with entry ``i`` at least 1 from the truth."""
-    comp = sysm.comp[i]
-    cols = np.flatnonzero(sysm.comp == comp)
-    rows = np.flatnonzero(sysm.row_comp == comp)
-    a = sysm.a[rows][:, cols]
-    b = sysm.b[rows]
+def _single_certify(sysm: _System, i: int, cert: np.ndarray) -> bool:
+    """Exact check of one entry: an integer feasible table with it at least 1 from the truth.
+
+    The LP relaxation comes first (infeasible means no certificate, integral means one);
+    the integer programme only when the LP point is fractional.  Any point found also
+    certifies the other entries it moves by at least 1, which saves later solves.
+    """
+    cols = np.flatnonzero(sysm.comp == sysm.comp[i])
+    a, b, rows = _sub(sysm, cols)
     x = sysm.x[cols]
+    comp = sysm.comp[cols]
     j = int(np.searchsorted(cols, i))
-    constraint = LinearConstraint(a, b, b) if rows.size else []
-    integral = np.ones(cols.size)
+    constraint = [LinearConstraint(a, b, b)] if rows.size else []
+    rng = np.random.default_rng(i)
     for lo, hi in ((x[j] + 1, np.inf), (1.0, x[j] - 1)):
         if hi < lo:
             continue
         lower = np.ones(cols.size)
-        upper = np.full(cols.size, np.inf)
+        upper = 2 * x + 10 + abs(x[j])  # finite, so the random objective stays bounded
         lower[j], upper[j] = lo, hi
-        res = milp(
-            np.zeros(cols.size),
-            constraints=constraint,
-            bounds=Bounds(lower, upper),
-            integrality=integral,
-        )
-        if res.status == 0:
-            return True
+        c = np.where(cert[cols], 0.0, rng.uniform(-1.0, 1.0, size=cols.size))
+        for integrality in (None, np.ones(cols.size)):
+            res = milp(
+                c, constraints=constraint, bounds=Bounds(lower, upper), integrality=integrality
+            )
+            if res.x is None:
+                break  # no real point, so no integer point either
+            got = _harvest(res.x, x, comp)
+            cert[cols] |= got
+            if got[j]:
+                return True
     return False
 
 
 def _repair(
     values: np.ndarray, suppressed: np.ndarray, relations: list[_Relation], determined: np.ndarray
 ) -> None:
-    """Withhold, for each determined entry, the smallest published non-zero entry beside it."""
+    """Withhold, for each determined entry, the nearest smallest published non-zero entry.
+
+    Nearest means sharing a relation instance with it, else reachable through withheld
+    entries.  One always exists: were every non-zero entry reachable withheld, doubling
+    them all would be feasible and the entry would not be determined.
+    """
     shape = values.shape
     flat_v = values.reshape(-1)
     flat_s = suppressed.reshape(-1)
     for e in determined:
-        if not _repair_one(shape, flat_v, flat_s, relations, int(e)):
-            # no published non-zero neighbour: widen to everything reachable through relations
-            _repair_wide(values, suppressed, relations, int(e))
-
-
-def _members(shape: tuple[int, ...], rel: _Relation, coords: tuple[int, ...]) -> np.ndarray:
-    """Flat indices of the relation instance of ``rel`` through ``coords``."""
-    idx = np.concatenate([rel.parts, [rel.target]])
-    full = [np.full(idx.size, c) for c in coords]
-    full[rel.axis] = idx
-    return np.ravel_multi_index(tuple(full), shape)
+        seen = {int(e)}
+        frontier = [int(e)]
+        while frontier:
+            near = np.unique(np.concatenate([_neighbours(shape, relations, f) for f in frontier]))
+            near = near[~np.isin(near, list(seen))]
+            seen.update(int(g) for g in near)
+            open_ = near[~flat_s[near] & (flat_v[near] > 0)]
+            if open_.size:
+                flat_s[open_[np.argmin(flat_v[open_])]] = True
+                break
+            frontier = [int(g) for g in near[flat_s[near]]]
+        else:
+            raise AssertionError("a determined entry always has a published entry to repair")
 
 
 def _neighbours(shape: tuple[int, ...], relations: list[_Relation], e: int) -> np.ndarray:
@@ -402,47 +507,8 @@ def _neighbours(shape: tuple[int, ...], relations: list[_Relation], e: int) -> n
     for rel in relations:
         c = int(coords[rel.axis])
         if c == rel.target or c in rel.parts:
-            out.append(_members(shape, rel, tuple(int(v) for v in coords)))
-    return np.unique(np.concatenate(out)) if out else np.zeros(0, np.int64)
-
-
-def _repair_one(
-    shape: tuple[int, ...],
-    flat_v: np.ndarray,
-    flat_s: np.ndarray,
-    relations: list[_Relation],
-    e: int,
-) -> bool:
-    """Withhold the smallest published non-zero neighbour of ``e``; False when there is none."""
-    near = _neighbours(shape, relations, e)
-    near = near[~flat_s[near] & (flat_v[near] > 0)]
-    if near.size == 0:
-        return False
-    flat_s[near[np.argmin(flat_v[near])]] = True
-    return True
-
-
-def _repair_wide(
-    values: np.ndarray, suppressed: np.ndarray, relations: list[_Relation], e: int
-) -> None:
-    """Search outward through withheld entries for a published non-zero one to withhold."""
-    shape = values.shape
-    flat_v = values.reshape(-1)
-    flat_s = suppressed.reshape(-1)
-    seen = {e}
-    frontier = [e]
-    while frontier:
-        nxt = []
-        for f in frontier:
-            for g in _neighbours(shape, relations, f):
-                g = int(g)
-                if g in seen:
-                    continue
-                seen.add(g)
-                if flat_s[g]:
-                    nxt.append(g)
-                elif flat_v[g] > 0:
-                    flat_s[g] = True
-                    return
-        frontier = nxt
-    raise AssertionError("a determined entry always has a published non-zero entry to repair")
+            members = np.concatenate([rel.parts, [rel.target]])
+            full = [np.full(members.size, int(v)) for v in coords]
+            full[rel.axis] = members
+            out.append(np.ravel_multi_index(tuple(full), shape))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)

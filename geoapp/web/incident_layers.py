@@ -109,7 +109,7 @@ def points_geojson(
     except PermissionError:
         return problem(404, "Not Found", f"no layer '{spec.id}'")
     body = privacy.feature_collection(
-        spec, rows, community=found.slug, generated_at=datetime.now(UTC).isoformat("seconds"),
+        spec, rows, community=found.slug, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         period=period.label if period else None, group=group or "all",
         truncated_at=privacy.MAX_POINTS if len(rows) >= privacy.MAX_POINTS else None,
     )  # fmt: skip
@@ -129,6 +129,7 @@ class FilterOptions:
     url: str
     points_url: str | None
     credentials: str
+    k: int
 
 
 def filter_options(community: Community, audience: str) -> FilterOptions | None:
@@ -150,4 +151,5 @@ def filter_options(community: Community, audience: str) -> FilterOptions | None:
         sizes=tuple(sizes), size=default_size(community.id, audience, periods[0]), url=url,
         points_url=points if analyst else None,
         credentials="same-origin" if analyst else "omit",
+        k=current_app.config["GEOAPP_SUPPRESSION_K"],
     )  # fmt: skip

@@ -113,7 +113,7 @@ def upload(slug: str) -> tuple[str, int]:
         try:
             report = import_file(
                 db.session(), named, g.community.id, current_app.config["SECRET_KEY"],
-                current_app.config["GEOAPP_DATA_DIR"], actor=current_user.email,
+                current_app.config["GEOAPP_DATA_DIR"], actor=current_user.user.email,
                 profile=form["profile"], strict=bool(form["strict"]),
                 cells=CellPolicy.from_config(current_app.config),
             )  # fmt: skip

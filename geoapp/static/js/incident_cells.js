@@ -9,7 +9,7 @@
   var cfg = form.dataset;
   var colours = JSON.parse(cfg.colours);
   var status = document.getElementById("incident-status");
-  var cells = null, points = null, legend = null, ready = false;
+  var cells = null, points = null, legend = null, fitted = false;
   var fmt = new Intl.NumberFormat(document.documentElement.lang === "en" ? "en-GB" : "uk-UA");
 
   function query() {
@@ -41,7 +41,8 @@
       var div = L.DomUtil.create("div", "legend");
       div.setAttribute("data-testid", "legend");
       var title = document.createElement("strong");
-      title.textContent = cfg.lLegend + " (" + meta.period + ")";
+      var chosen = form.elements.period.selectedOptions[0];
+      title.textContent = cfg.lLegend + " (" + (chosen ? chosen.text : meta.period) + ")";
       div.appendChild(title);
       var breaks = meta.breaks || [];
       breaks.forEach(function (from, n) {
@@ -51,7 +52,7 @@
         div.appendChild(row(colours[Math.min(n, colours.length - 1)], label));
       });
       if (!meta.exact_counts) {
-        div.appendChild(row(cfg.withheldColour, cfg.lWithheldKey.replace("%(k)s", meta.k)));
+        div.appendChild(row(cfg.withheldColour, cfg.lWithheldKey));
       }
       var total = document.createElement("div");
       total.className = "legend-total";
@@ -92,6 +93,7 @@
           onEachFeature: function (f, layer) { layer.bindPopup(popup(f.properties)); }
         }).addTo(handle.map);
         handle.layers.addOverlay(cells, cfg.title);
+        if (!fitted && body.features.length) { handle.map.fitBounds(cells.getBounds(), {maxZoom: 14}); fitted = true; }
         drawLegend(handle.map, meta);
         form.dataset.loaded = query();
         status.textContent = body.features.length ? "" : cfg.lNone;

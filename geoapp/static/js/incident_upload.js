@@ -19,7 +19,7 @@
       if (!e.lengthComputable) { return; }
       var pct = Math.round(100 * e.loaded / e.total);
       bar.value = pct;
-      status.textContent = form.dataset.lUploading.replace("%(pct)s", pct + " %");
+      status.textContent = form.dataset.lUploading.replace("{pct}", pct + " %");
     };
     xhr.upload.onload = function () {
       bar.removeAttribute("value");
