@@ -109,7 +109,8 @@ def points_geojson(
     except PermissionError:
         return problem(404, "Not Found", f"no layer '{spec.id}'")
     body = privacy.feature_collection(
-        spec, rows, community=found.slug, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        spec, rows, community=found.slug,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         period=period.label if period else None, group=group or "all",
         truncated_at=privacy.MAX_POINTS if len(rows) >= privacy.MAX_POINTS else None,
     )  # fmt: skip
