@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cProfile
+import logging
 import pstats
 import subprocess
 import tempfile
@@ -61,6 +62,7 @@ CREATE TABLE {COPY_TABLE} (
 )
 """
 PROFILE_TOP = 12
+SUPPRESSION_LOGGER = "geoapp.analysis.suppression"
 
 
 # --- set-up shared with bench_cells --------------------------------------------------------
@@ -122,9 +124,7 @@ def synthetic_incidents(place: Community, n: int) -> Synthetic:
     are kept, the first `n` of them.
     """
     to_metric = Transformer.from_crs(4326, place.metric_srid, always_xy=True)
-    metric = shapely.transform(
-        place.geom, lambda xy: np.column_stack(to_metric.transform(*xy.T))
-    )
+    metric = shapely.transform(place.geom, lambda xy: np.column_stack(to_metric.transform(*xy.T)))
     last_day = min(LAST_DAY, date.today() - timedelta(days=1))
     spare = n + n // 100 + 100
     drawn = generate(
@@ -177,6 +177,7 @@ class Marks:
     protect_s: float = 0.0
     protect_calls: int = 0
     counts_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     def span(self, start: str, end: str) -> float:
         """Seconds between two marks."""
@@ -198,6 +199,8 @@ def _statement_label(statement: Any) -> str | None:
 @contextmanager
 def instrumented(session: Session, rebuild: Callable[..., int] | None = None) -> Iterator[Marks]:
     """Wrap read_records, the session's execute, rebuild and protect with clocks.
+
+    Warnings the suppression logs are collected in `Marks.warnings`.
 
     Nothing in geoapp is edited: the wrappers replace module attributes for the duration
     of the block.  With `rebuild`, the cell rebuild is replaced by that function.
@@ -243,7 +246,15 @@ def instrumented(session: Session, rebuild: Callable[..., int] | None = None) ->
                 marks.at.setdefault(f"{label}_start", start)
                 marks.at[f"{label}_end"] = end
 
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            marks.warnings.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    suppression_log = logging.getLogger(SUPPRESSION_LOGGER)
     with ExitStack() as stack:
+        suppression_log.addHandler(handler)
+        stack.callback(suppression_log.removeHandler, handler)
         stack.enter_context(mock.patch.object(incidents, "read_records", read_records))
         stack.enter_context(mock.patch.object(incident_cells, "rebuild", timed_rebuild))
         stack.enter_context(mock.patch.object(incident_cells, "protect", protect))
@@ -264,6 +275,7 @@ class GeoappRun:
     counts_s: float
     protect_s: float
     protect_calls: int
+    warnings: list[str]
 
 
 def clear_incidents(engine: Engine) -> None:
@@ -275,7 +287,7 @@ def clear_incidents(engine: Engine) -> None:
 
 
 def geoapp_import(engine: Engine, place: Community, path: Path) -> GeoappRun:
-    """geoapp's import_file of the CSV into the community, end to end, with phase clocks."""
+    """Import the CSV with geoapp's import_file, end to end, with clocks on its phases."""
     with Session(engine) as session, instrumented(session) as marks:
         marks.at["start"] = time.perf_counter()
         report = import_file(
@@ -306,12 +318,12 @@ def geoapp_import(engine: Engine, place: Community, path: Path) -> GeoappRun:
         seconds=marks.span("start", "end"), accepted=report.accepted,
         rejected=len(report.rejected), reasons=reasons, phases=phases,
         rebuild_s=marks.span("rebuild_start", "rebuild_end"), counts_s=marks.counts_s,
-        protect_s=marks.protect_s, protect_calls=marks.protect_calls,
+        protect_s=marks.protect_s, protect_calls=marks.protect_calls, warnings=marks.warnings,
     )  # fmt: skip
 
 
 def profile_import(engine: Engine, place: Community, path: Path) -> list[str]:
-    """cProfile of a second import (cell rebuild left out: it is timed on its own above).
+    """Profile a second import with cProfile (the cell rebuild left out: it is timed above).
 
     Returns the functions with the most own time, as note lines.
     """
@@ -331,8 +343,7 @@ def profile_import(engine: Engine, place: Community, path: Path) -> list[str]:
     for (file_name, line, function), (_cc, calls, own, cumulative, _callers) in ranked:
         where = "built-in" if file_name == "~" else f"{Path(file_name).name}:{line}"
         lines.append(
-            f"{function} ({where}): own {own:.2f} s, cumulative {cumulative:.2f} s, "
-            f"{calls:,} calls"
+            f"{function} ({where}): own {own:.2f} s, cumulative {cumulative:.2f} s, {calls:,} calls"
         )
     return [f"profiled total {total:.1f} s (profiler overhead included)", *lines]
 
@@ -437,7 +448,7 @@ def run(rows: int = ROWS) -> Outcome:
             met=ratio <= GOAL,
         ),
         Row(
-            benchmark=f"incidents: the same CSV, import_file vs raw COPY (ceiling)",
+            benchmark="incidents: the same CSV, import_file vs raw COPY (ceiling)",
             geoapp_s=geo.seconds,
             anchor_s=copy_time.seconds,
             ratio=f"{geo.seconds / copy_time.seconds:.2f} (geoapp / COPY)",
@@ -468,16 +479,20 @@ def run(rows: int = ROWS) -> Outcome:
         f"geoapp: `import_file(session, csv, bucha, secret, data_dir, actor, "
         f"cells=CellPolicy())` (default profile, k 10, public sizes 500/1000 m) end to end: "
         f"read, validate, COPY to a temp table, containment and duplicate checks in SQL, "
-        f"INSERT into `incident` (GiST, unique (community_id, ref_hash) and three b-tree "
-        f"indexes), cell rebuild, commit; accepted {geo.accepted:,}, rejected {geo.rejected:,} "
+        f"INSERT into `incident` (primary key, unique (community_id, ref_hash), three more "
+        f"b-tree indexes, a GiST index, three foreign keys), cell rebuild, commit; "
+        f"accepted {geo.accepted:,}, rejected {geo.rejected:,} "
         f"({reasons})",
         f"geoapp time by phase (clocks around its callees, app code unchanged): {breakdown}",
         f"inside the rebuild: cell count query (3 sizes) {geo.counts_s:.1f} s, suppression "
         f"(`protect`, {geo.protect_calls} calls) {geo.protect_s:.1f} s, the rest (delete, "
-        f"numpy, COPY of counts, ANALYZE) {geo.rebuild_s - geo.counts_s - geo.protect_s:.1f} s",
+        f"numpy, COPY of counts, ANALYZE) {geo.rebuild_s - geo.counts_s - geo.protect_s:.1f} s; "
+        f"warnings logged by the suppression: {len(geo.warnings)}"
+        + (f", e.g. '{geo.warnings[0]}'" if geo.warnings else ""),
         f"ogr2ogr: `ogr2ogr -f PostgreSQL PG:... incidents.csv -oo X_POSSIBLE_NAMES=lon -oo "
-        f"Y_POSSIBLE_NAMES=lat -a_srs EPSG:4326 -nln {OGR_TABLE}` into a new table (text "
-        f"columns, point geometry with GiST index, GDAL's default COPY mode); no validation, "
+        f"Y_POSSIBLE_NAMES=lat -a_srs EPSG:4326 -nln {OGR_TABLE}` into a new table it creates "
+        f"(serial key, varchar columns, lon/lat double, a point column with a GiST index; "
+        f"GDAL's default COPY mode); no validation, "
         f"containment or duplicate check; {ogr_rows:,} rows with a point",
         f"raw COPY (ceiling): psycopg COPY of the file's bytes (FORMAT csv, HEADER) into a new "
         f"plain table (date date, article text, lon/lat float8, ref text) whose point is a "
@@ -486,6 +501,7 @@ def run(rows: int = ROWS) -> Outcome:
     ]
     if profile:
         notes.append("cProfile of a second geoapp import (rebuild stubbed out; overhead "
-                     "inflates per-call-heavy code): " + "; ".join(profile))  # fmt: skip
+                     "inflates per-call-heavy code; psycopg's `wait` is waiting for the "
+                     "server): " + "; ".join(profile))  # fmt: skip
     engine.dispose()
     return Outcome(name=NAME, rows=rows_out, notes=notes, url=scratch.url)

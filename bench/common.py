@@ -73,6 +73,40 @@ written by the benchmark code, not by hand (one marked section excepted).
   points. Speed-up = naive / geoapp; goal ≥ 5. A disagreement is a point the two assign
   differently. Were the naive join to run over 15 minutes, both would be timed on the first
   100,000 points instead and the section would say so.
+- **incidents: importing a 1,000,000-row CSV into Bucha hromada.** Set-up, untimed: the pilot
+  communities (`load_pilot`) and the incident groups (`sync_groups`), then VACUUM (ANALYZE).
+  The CSV (default profile: `date,article,lon,lat,ref`) is written once from
+  `geoapp.analysis.synthetic.generate` over Bucha's boundary in its UTM zone, seed 2024, days
+  from 2024-01-01 to 2026-12-31 but at most yesterday (the importer refuses future dates),
+  national article weights (`article_weights`); the points are projected to lon/lat and
+  written with 6 decimals, and of 1 % more drawn the first 1,000,000 still inside the stored
+  boundary are kept, so every row is inside. The file is read once to warm the OS cache and
+  a `CHECKPOINT` precedes each contender. ogr2ogr: `ogr2ogr -f PostgreSQL PG:... FILE -oo
+  X_POSSIBLE_NAMES=lon -oo Y_POSSIBLE_NAMES=lat -a_srs EPSG:4326 -nln ogr_incidents` into a
+  table dropped beforehand (no validation, containment or duplicate check). COPY, the
+  ceiling: in one transaction, `CREATE TABLE` with lon/lat `float8` columns and a stored
+  generated point `ST_SetSRID(ST_MakePoint(lon, lat), 4326)` (no index), and a psycopg
+  `COPY ... (FORMAT csv, HEADER)` of the file's bytes. geoapp: `import_file(session, FILE,
+  bucha, secret, data_dir, actor, cells=CellPolicy())` into emptied incident tables, end to
+  end (cell rebuild and commit included). Ratio = geoapp / ogr2ogr; goal ≤ 1.0; geoapp / COPY
+  is for information. The import's phases are clocked by wrappers put around `read_records`,
+  the session's `execute`, `incident_cells.rebuild` and `protect` for the call (no app code
+  is changed); when the goal is missed a second import (rebuild stubbed out) runs under
+  cProfile and the functions with the most own time are listed in the notes.
+- **cells: 1,000,000 incidents into 500 m hexagons × group × month.** The incidents of the
+  `incidents` benchmark (same generator, seed and rounding) are COPYed straight into
+  `incident`, groups resolved as the importer does, then VACUUM (ANALYZE). geoapp:
+  `geoapp/sql/incident_cell_counts.sql` with `sizes=[500]` for Bucha, executed and every row
+  fetched. Anchor: geopandas with its inputs already in memory (read untimed): the
+  incidents as points in Bucha's UTM CRS (projected by PostGIS, so both see the same
+  coordinates) with group and date, and the hexagons of `ST_HexagonGrid(500,
+  ST_Envelope(ST_Transform(boundary, UTM)))` with their (i, j); timed: `gpd.sjoin(points,
+  hexagons, predicate="within")`, the month of each date and `groupby([i, j, group,
+  month]).size()`. Each runs once untimed first (geoapp in full, geopandas on 10,000
+  points). The two tables are compared key by key. Speed-up = geopandas / geoapp; goal ≥ 5
+  with identical counts. The full `incident_cells.rebuild` (250, 500 and 1000 m; suppression
+  for the public 500 and 1000 m, k = 10) is timed afterwards for information, in a
+  transaction that is rolled back.
 """
 
 

@@ -94,3 +94,10 @@ def test_a_viewer_may_not_import_and_another_community_is_unknown(app, staff, en
     olena = app.test_client()
     sign_in(olena, staff["olena"])
     assert olena.get(PAGE).status_code == 404
+
+
+def test_a_file_far_over_the_limit_is_refused_with_a_message(analyst, engine):
+    resp = post(analyst, b"date,article,lon,lat,ref\n" + b"x" * (61 * 2**20))
+    assert resp.status_code == 413
+    assert "Файл завеликий" in resp.get_data(as_text=True)
+    assert count(engine) == 0

@@ -4,6 +4,7 @@ reported by number and reason, references kept only as keyed hashes."""
 from __future__ import annotations
 
 import csv
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import text
 from geoapp.services.incident_groups import known_articles, normalise_article
 from geoapp.services.incidents import IncidentFileError, import_file, ref_hash
 from tests.conftest import DATA_DIR
+from tests.test_geocoding import bucha_gazetteer  # noqa: F401 - a shared fixture
 
 SECRET = "test-secret"
 IN_BUCHA = ("30.2100", "50.5450")
@@ -158,3 +160,56 @@ def test_cp1251_with_semicolons(db_session, tmp_path):
         delimiter=";",
     )
     assert run(db_session, path)[1].accepted == 1
+
+
+def test_a_prosecutor_form_workbook_imports_with_its_spreadsheet_row_numbers(db_session, tmp_path):
+    """Title row, merged two-level header, a row of column numbers, Bucha coordinates."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet["A1"] = "Відомості про зареєстровані кримінальні правопорушення, березень 2024"
+    sheet["A3"], sheet["B3"], sheet["C3"], sheet["E3"] = (
+        "Дата реєстрації", "Стаття КК", "Місце події", "Номер ЄРДР")  # fmt: skip
+    sheet["C4"], sheet["D4"] = "довгота", "широта"
+    for cells in ("A1:E1", "A3:A4", "B3:B4", "C3:D3", "E3:E4"):
+        sheet.merge_cells(cells)
+    sheet.append([1, 2, 3, 4, 5])
+    sheet.append([datetime(2024, 3, 1), 185, 30.2100, 50.5450, "12024100000000001"])  # row 6
+    sheet.append([datetime(2024, 3, 2), "ст. 296 ч. 1", 30.2110, 50.5460, "12024100000000002"])
+    sheet.append([datetime(2024, 3, 3), 185, 24.0316, 49.8419, "12024100000000003"])  # Lviv
+    path = tmp_path / "форма.xlsx"
+    book.save(path)
+    _cid, report = run(db_session, path, profile="prosecutor-form")
+    assert report.accepted == 2
+    assert report.rejected == [(8, "outside the community")]
+
+
+def test_ucs2000_coordinates_land_where_they_should(db_session, tmp_path):
+    from pyproj import Transformer
+
+    # EPSG:6384 lists northing first: x = northing, y = easting, as the profile reads them.
+    northing, easting = Transformer.from_crs(4326, 6384).transform(50.5450, 30.2100)
+    path = write(tmp_path / "ucs.csv", [["2024-05-01", "185", f"{northing:.2f}",
+                                         f"{easting:.2f}", "U-1"]],
+                 header=("дата", "стаття", "x", "y", "ref"))  # fmt: skip
+    cid, report = run(db_session, path, profile="ucs2000-tm10")
+    assert (report.accepted, report.rejected) == (1, [])
+    metres = db_session.scalar(text(
+        "SELECT ST_Distance(point::geography, ST_MakePoint(30.21, 50.545)::geography) "
+        "FROM incident WHERE community_id = :c"), {"c": cid})  # fmt: skip
+    assert metres < 1.0
+
+
+@pytest.mark.usefixtures("bucha_gazetteer")
+def test_rows_located_by_address_go_through_the_gazetteer(db_session, tmp_path):
+    path = write(tmp_path / "addresses.csv", [
+        ["2024-05-01", "185", "вул. Вокзальна 46", "A-1"],
+        ["2024-05-02", "185", "Вокзальна 47", "A-2"],  # between 46 and 48: interpolated
+        ["2024-05-03", "185", "вул. Вокзальна", "A-3"],  # a street alone is too vague
+        ["2024-05-04", "185", "вул. Неіснуюча 1", "A-4"],
+    ], header=("date", "article", "address", "ref"))  # fmt: skip
+    _cid, report = run(db_session, path, profile="address")
+    assert report.accepted == 2
+    assert [n for n, _why in report.rejected] == [4, 5]
+    assert all("not found in the gazetteer" in why for _n, why in report.rejected)
