@@ -92,7 +92,15 @@ def geoapp_counts(engine: Engine, community_id: int) -> dict[Key, int]:
             sql.load("incident_cell_counts"), {"community_id": community_id, "sizes": [SIZE]}
         ).all()
         session.rollback()
-    return {(i, j, category, month): n for _size, i, j, category, month, n in rows}
+    out: dict[Key, int] = {}
+    for row in rows:
+        if len(row) == 7:  # (size, i, j, category, year, month number, n)
+            _size, i, j, category, year, month, n = row
+            out[(i, j, category, date(year, month, 1))] = n
+        else:  # (size, i, j, category, first day of the month, n)
+            _size, i, j, category, first_day, n = row
+            out[(i, j, category, first_day)] = n
+    return out
 
 
 @dataclass
@@ -218,18 +226,18 @@ def plan_summary(engine: Engine, community_id: int) -> str:
              if line.strip().startswith("->") or line is plan[0]]  # fmt: skip
     total_cost = plan[0].split("..")[1].split(" ")[0] if ".." in plan[0] else "?"
     jit = "JIT would compile it" if any(line.startswith("JIT:") for line in plan) else "no JIT"
-    # The output list of the join that reads `incident` is what is computed per row.
-    per_row = next(
+    # The output lists of the joins are computed once per incident (and size).
+    per_row = max(
         (after.lower().count("st_transform(") for line, after in pairwise(plan)
          if "Nested Loop" in line and after.strip().startswith("Output:")),
-        None,
+        default=0,
     )  # fmt: skip
     summary = (
         f"plan of geoapp's query (EXPLAIN VERBOSE, work_mem {work_mem}): {' → '.join(nodes)}; "
-        f"estimated cost {total_cost}, {jit}; the output of the first join (computed once per "
-        f"incident and size) calls st_transform {per_row} times"
+        f"estimated cost {total_cost}, {jit}; the busiest join output (computed once per "
+        f"incident, or per incident and size) calls st_transform {per_row} times"
     )
-    if per_row and per_row > 1:
+    if per_row > 2:
         summary += (
             " (the CTEs are inlined into one query level, so the projection is repeated in "
             "every expression that uses x or y)"

@@ -4,14 +4,18 @@ module's, so a mistake in the module's audit cannot hide itself."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from geoapp.analysis import suppression
 from geoapp.analysis.suppression import protect
 
 YEAR = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13, 14, 15]]  # quarters, then year
@@ -48,11 +52,13 @@ def relation_rows(shape: tuple[int, ...], base_shape: tuple[int, ...], margins: 
                 yield at(base_shape[a] + j), [at(p) for p in parts]
 
 
-def undetermined_range(values, suppressed, base_shape, margins) -> dict[tuple, float]:
-    """For each withheld entry: max - min over the attacker's feasible set (reals, >= 1).
+def attacker_ranges(values, suppressed, base_shape, margins, integer: bool) -> dict:
+    """For each withheld entry: max - min over the attacker's feasible set (each >= 1).
 
-    Exact for entries whose range is below 1; a larger range may be reported as any
-    value >= 1 already seen in two feasible tables.
+    With ``integer`` the withheld values are integers (capped at a million to keep the
+    programmes bounded); an integer range of 1 or more implies a real one too.  Exact for
+    entries whose range is below 1; a larger range may be reported as any value >= 1
+    already seen in two feasible tables.
     """
     var = {idx: n for n, idx in enumerate(zip(*np.nonzero(suppressed), strict=True))}
     rows, rhs = [], []
@@ -71,6 +77,17 @@ def undetermined_range(values, suppressed, base_shape, margins) -> dict[tuple, f
             assert abs(known) < 1e-9  # the published values agree with each other
     a_eq = np.array(rows) if rows else None
     b_eq = np.array(rhs) if rows else None
+
+    def solve(c: np.ndarray):
+        if not integer:
+            return linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(1, None), method="highs")
+        return milp(
+            c,
+            constraints=[LinearConstraint(a_eq, b_eq, b_eq)] if rows else [],
+            bounds=Bounds(1, 1e6),
+            integrality=np.ones(len(var)),
+        )
+
     truth = np.array([values[idx] for idx in var], dtype=float)
     seen_low, seen_high = truth.copy(), truth.copy()  # over feasible points found so far
     width = {}
@@ -80,8 +97,7 @@ def undetermined_range(values, suppressed, base_shape, margins) -> dict[tuple, f
             continue
         c = np.zeros(len(var))
         c[n] = 1.0
-        low = linprog(c, A_eq=a_eq, b_eq=b_eq, bounds=(1, None), method="highs")
-        high = linprog(-c, A_eq=a_eq, b_eq=b_eq, bounds=(1, None), method="highs")
+        low, high = solve(c), solve(-c)
         assert low.status == 0  # the true table is feasible, so the minimum exists
         for point in (low.x, high.x):
             if point is not None:
@@ -90,7 +106,7 @@ def undetermined_range(values, suppressed, base_shape, margins) -> dict[tuple, f
     return width
 
 
-def assert_protected(base: np.ndarray, margins: list, k: int) -> None:
+def assert_protected(base: np.ndarray, margins: list, k: int, integer: bool = True) -> None:
     p = protect(base, margins, k=k)
     v, s = p.values, p.suppressed
     assert v.dtype == np.int64
@@ -100,7 +116,7 @@ def assert_protected(base: np.ndarray, margins: list, k: int) -> None:
     assert not (~s & (v > 0) & (v < k)).any(), "a small count is published"
     assert (v[s] >= 1).all(), "a zero (or negative) is withheld"
     assert (s | ~p.primary).all()
-    width = undetermined_range(v, s, base.shape, margins)
+    width = attacker_ranges(v, s, base.shape, margins, integer)
     determined = {idx: w for idx, w in width.items() if w < 1 - 1e-7}
     assert not determined, f"withheld entries an attacker can narrow below 1: {determined}"
 
@@ -125,11 +141,56 @@ def tables(draw) -> tuple[np.ndarray, list, int]:
     return base, margins, draw(st.sampled_from([2, 5, 10]))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(tables())
 def test_random_tables_are_protected(table) -> None:
     base, margins, k = table
     assert_protected(base, margins, k)
+
+
+@settings(max_examples=15, deadline=None)
+@given(tables())
+def test_audit_alone_protects(table) -> None:
+    # without the single-relation heuristic every complement comes from the audit's repairs,
+    # so a wrong certificate or a missed determined entry cannot hide behind the heuristic
+    base, margins, k = table
+    with mock.patch.object(suppression, "_fixpoint", lambda *args: None):
+        assert_protected(base, margins, k)
+
+
+@contextlib.contextmanager
+def certificates_only() -> Iterator[None]:
+    """Production tables form components far above the exact-audit limit.  With the limit
+    at 0 a small table takes that path too (explicit certificates and swap repairs, no
+    LP), and without the single-relation heuristic in front a wrong certificate shows."""
+    with (
+        mock.patch.object(suppression, "EXACT_COMPONENT_LIMIT", 0),
+        mock.patch.object(suppression, "_fixpoint", lambda *args: None),
+    ):
+        yield
+
+
+@settings(max_examples=60, deadline=None)
+@given(tables())
+def test_large_component_path_protects(table) -> None:
+    base, margins, k = table
+    with certificates_only():
+        assert_protected(base, margins, k)
+
+
+@pytest.mark.parametrize(
+    ("base", "margins"),
+    [
+        # a swap across the two subtotals would change both of them (both published)
+        (np.array([3, 0, 5, 20]), [[[0, 1], [2, 3], [4, 5]]]),
+        # a withheld 1 can only go up, so its partner must be able to go down
+        (np.array([1, 1, 30, 40]), [[[0, 1, 2, 3]]]),
+        (np.array([[1, 0, 12], [0, 3, 40], [25, 30, 50]]), [[[0, 1, 2]], [[0, 1, 2]]]),
+    ],
+)
+def test_certificates_only_examples(base, margins) -> None:
+    with certificates_only():
+        assert_protected(base, margins, k=10)
 
 
 def test_small_count_in_a_row_gets_a_complement() -> None:
@@ -144,7 +205,7 @@ def test_two_withheld_ones_next_to_a_published_total_are_not_forced() -> None:
     # 37 - 15 - 20 = 2 with two withheld counts, each >= 1: both would have to be 1
     p = protect(np.array([1, 1, 15, 20]), [[[0, 1, 2, 3]]])
     np.testing.assert_array_equal(p.suppressed, [True, True, True, False, False])
-    assert_protected(np.array([1, 1, 15, 20]), [[[0, 1, 2, 3]]], k=10)
+    assert_protected(np.array([1, 1, 15, 20]), [[[0, 1, 2, 3]]], k=10, integer=False)
 
 
 def test_forced_ones_without_another_part_withhold_the_total() -> None:

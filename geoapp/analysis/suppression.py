@@ -18,28 +18,28 @@ Guarantees of `protect`
 -----------------------
 1. No published value ``v`` has ``0 < v < k``.  Zeros are never withheld (a zero is
    published as 0).  Every withheld value is at least 1.
-2. Every withheld entry that is *certified* has an integer table that satisfies every
-   relation, agrees with every published value, has every withheld entry >= 1, and differs
-   from the true table in that entry by at least 1.  So neither an integer nor a
-   real-valued attacker can determine a certified entry: its minimum and maximum over
-   the feasible set differ by at least 1.  Every withheld entry of a component of at most
-   `EXACT_COMPONENT_LIMIT` withheld entries is certified (the audit repairs until it is).
-3. Nothing more.  The interval an attacker derives may be as narrow as width 1 (a
-   withheld 1 may be shown to be 1 or 2); there is no wider protection interval, and an
-   attacker who also knows this suppression rule is not covered.
+2. For every withheld entry there is an *integer* table that satisfies every relation,
+   agrees with every published value, has every withheld entry >= 1, and differs from the
+   true table in that entry by at least 1 (a *certificate*).  So neither an integer nor a
+   real-valued attacker can determine any withheld entry: its minimum and maximum over
+   the feasible set differ by at least 1.  `protect` does not return before every
+   withheld entry has a certificate.
+3. Nothing more.  The interval an attacker derives may be as narrow as width 1 (a withheld
+   1 may be shown to be 1 or 2); there is no wider protection interval.  The pattern of
+   zeros is published, so "something happened here" is never hidden.  An attacker who
+   also knows this suppression rule, or holds outside information, is not covered.
 
-Known limit (read this before publishing large tables)
-------------------------------------------------------
-Withheld entries are linked into components by the relations they share.  Entries in a
-component larger than `EXACT_COMPONENT_LIMIT` are certified only when one of the cheap
-explicit certificates below applies; the rest are NOT audited and keep only the fixpoint's
-protection, which stops every disclosure through a single relation but not every one
-through several.  `protect` logs a warning with their number.  In production-shaped
-tables (thousands of cells x groups x months, mostly small counts) nearly all withheld
-entries form one such component, linked through the community totals: there the exact
-guarantee does not hold, and an LP attacker can pin down some withheld entries.  An exact
-audit of that component is one linear programme per entry over hundreds of thousands of
-variables, far beyond a few seconds.
+Known limit: over-suppression in large components
+-------------------------------------------------
+Withheld entries are linked into components by the relations they share.  Components of
+at most `EXACT_COMPONENT_LIMIT` entries are audited exactly (LP and integer programmes),
+so they withhold only what the audit shows is needed.  Larger components, as in
+production-shaped tables (thousands of sparse cells linked through the community totals
+into one component of hundreds of thousands of entries), are far beyond an exact audit
+in seconds; their entries are certified by explicit swap certificates only, and entries
+without one are repaired by withholding whole chains (see `_swap_repair`).  The guarantee
+still holds there, but more is withheld than an exact method would need: in sparse tables,
+for example, every cell's own totals that cover a withheld count.
 
 Algorithm, and why
 ------------------
@@ -53,28 +53,30 @@ Algorithm, and why
   total when there is none): the smallest, because that loses the least information.  This
   settles the usual cases cheaply but sees one relation at a time; in linked 2-D/3-D tables
   an entry can still be pinned by a chain of relations or by the lower bound 1 elsewhere.
-* Cheap certificates, vectorised: (a) every entry covering base entry ``p`` is withheld, so
-  adding 1 to ``p`` and to everything covering it is feasible; (b) a swap of two base
-  entries that differ along one axis and have the same aggregates along it, when both
-  chains (the entries covering them, apart from those shared aggregates) are withheld and
-  the decreasing one is >= 2 throughout.  Each is an explicit integer table, so no solver
-  is needed for the entries they cover.
-* Exact audit of the other entries, per component (components share no variable, so the
-  feasible set is their product).  Batch LPs over all small components at once, with
-  random objectives, yield feasible tables; one is accepted for a component only where it
-  is integral.  Entries still open get one integer programme each (HiGHS via
-  `scipy.optimize.milp`): an integer feasible table with the entry >= true + 1, or
-  <= true - 1.  An entry with neither is determined and is repaired by withholding the
-  smallest published non-zero entry sharing a relation with it (or, if there is none, the
-  nearest through withheld entries); then the fixpoint and the audit run again.
-  Withholding more only enlarges the attacker's feasible set, so certificates stay valid
-  across rounds and only open entries are audited again.  The loop ends: withholding every
-  non-zero entry of a component makes doubling it a certificate for all of them.
+* Explicit certificates, vectorised (no solver).  The chain of base entry ``p`` is every
+  extended entry covering it.  (a) If its whole chain is withheld, adding 1 to ``p`` is
+  feasible.  (b) Swap ``p`` with a sibling ``p'`` along one axis (same aggregates there):
+  feasible when both chains, apart from the shared aggregates, are withheld and the
+  decreasing one is >= 2 throughout.
+* Exact audit of the other entries of small components (components share no variable, so
+  the feasible set is their product).  Batch LPs over all small components at once, with
+  random objectives, yield feasible tables; one counts for a component only where it is
+  integral.  Entries still open get their own LP, and an integer programme (HiGHS via
+  `scipy.optimize.milp`) only if the LP point is fractional: a feasible table with the
+  entry >= true + 1, or <= true - 1.  An entry with neither is determined and is repaired
+  by withholding the smallest published non-zero entry sharing a relation with it (else
+  the nearest one through withheld entries).
+* Swap repair for open entries of large components: withhold the chains of a base entry
+  under the open entry and of its cheapest sibling donor, so that certificate (b) holds
+  (or, with no usable sibling on any axis, the whole chain, for certificate (a)).
+* Repeat from the fixpoint until every withheld entry has a certificate.  Withholding more
+  only enlarges the attacker's feasible set, so a certificate stays valid in later rounds
+  and only open entries are examined again.  The loop ends: every round withholds more,
+  and once every non-zero entry is withheld, doubling the table certifies them all.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,10 +85,8 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
-log = logging.getLogger(__name__)
-
 EXACT_COMPONENT_LIMIT = 400
-"""Largest component, in withheld entries, that the exact audit handles."""
+"""Largest component, in withheld entries, audited exactly; larger ones get swap repairs."""
 
 _BATCH_ROUNDS = 8
 _TOL = 1e-6
@@ -105,7 +105,8 @@ class Protected:
 class _Axis:
     n: int  # base length
     aggregates: list[np.ndarray]  # parts (extended indices) of each aggregate, in order
-    cover: np.ndarray  # bool (extended, base): extended index covers base index
+    covered: list[slice | np.ndarray]  # base indices under each aggregate
+    family: np.ndarray  # per base index: siblings (same aggregates along this axis) share it
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,8 @@ def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int
     ``base.shape[a] + j`` and sums the extended indices it lists, all smaller than its own,
     so a year may sum quarters that sum months.  The whole extended table is returned
     because the caller publishes from it and its relations are what an attacker exploits.
-    See the module docstring for the guarantee and its limit.
+    Returns only once every withheld entry has a certificate; see the module docstring
+    for the guarantee and its limit.
     """
     base = np.asarray(base)
     if k < 1:
@@ -148,16 +150,17 @@ def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int
     while True:
         _fixpoint(values, suppressed, relations)
         certified |= _chain_certificates(values, suppressed, axes)
-        determined, unaudited = _audit(values, suppressed, certified, relations)
-        if determined.size == 0:
+        determined, open_large = _audit(values, suppressed, certified, relations)
+        if determined.size:
+            _repair(values, suppressed, relations, determined)
+        elif open_large.size:
+            before = int(suppressed.sum())
+            _swap_repair(values, suppressed, open_large, axes)
+            if int(suppressed.sum()) == before:
+                raise RuntimeError("suppression: a swap repair withheld nothing new")
+        else:
             break
-        _repair(values, suppressed, relations, determined)
-    if unaudited:
-        log.warning(
-            "suppression: %d of %d withheld entries lie in components too large to audit",
-            unaudited,
-            int(suppressed.sum()),
-        )
+    assert (certified == suppressed).all()
     if flat_table:
         values, suppressed, primary = values[0], suppressed[0], primary[0]
     return Protected(values=values, suppressed=suppressed, primary=primary)
@@ -176,8 +179,7 @@ def _axes(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]]) -> list[
     for a, aggregates in enumerate(margins):
         n = base.shape[a]
         parts_list = []
-        cover = np.zeros((n + len(aggregates), n), dtype=bool)
-        cover[np.arange(n), np.arange(n)] = True
+        under: list[np.ndarray] = []
         for j, raw in enumerate(aggregates):
             target = n + j
             parts = np.asarray(list(raw), dtype=np.int64)
@@ -187,9 +189,16 @@ def _axes(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]]) -> list[
                 raise ValueError(
                     f"aggregate {target} on axis {a}: parts must be distinct indices below {target}"
                 )
-            cover[target] = cover[parts].any(axis=0)
+            below = [parts[parts < n]] + [under[p - n] for p in parts[parts >= n]]
+            under.append(np.unique(np.concatenate(below)))
             parts_list.append(parts)
-        axes.append(_Axis(n, parts_list, cover))
+        family = np.zeros(n, dtype=np.int64)
+        if len(aggregates):  # siblings: base indices under exactly the same aggregates
+            member = np.zeros((n, len(aggregates)), dtype=bool)
+            for j, u in enumerate(under):
+                member[u, j] = True
+            family = np.unique(member, axis=0, return_inverse=True)[1].reshape(-1)
+        axes.append(_Axis(n, parts_list, [_as_slice(u) for u in under], family))
     return axes
 
 
@@ -274,11 +283,8 @@ def _chain_certificates(
         up = _chain_all(suppressed, axes, skip=a)[_at(a, slice(0, ax.n))]
         down = _chain_all(lowerable, axes, skip=a)[_at(a, slice(0, ax.n))]
         swap = np.zeros(up.shape, dtype=bool)
-        family = np.zeros(ax.n, dtype=np.int64)
-        if ax.aggregates:  # siblings: base indices under exactly the same aggregates
-            _, family = np.unique(ax.cover[ax.n :].T, axis=0, return_inverse=True)
-        for fam in np.unique(family):
-            sib = np.flatnonzero(family == fam)
+        for fam in np.unique(ax.family):
+            sib = np.flatnonzero(ax.family == fam)
             u, d = up[_at(a, sib)], down[_at(a, sib)]
             n_up = u.sum(axis=a, keepdims=True)
             n_down = d.sum(axis=a, keepdims=True)
@@ -298,8 +304,7 @@ def _chain_all(mask: np.ndarray, axes: list[_Axis], skip: int | None) -> np.ndar
             continue
         reduced = out[_at(b, slice(0, ax.n))].copy()
         for j in range(len(ax.aggregates)):
-            covered = np.flatnonzero(ax.cover[ax.n + j])
-            reduced[_at(b, covered)] &= out[_at(b, slice(ax.n + j, ax.n + j + 1))]
+            reduced[_at(b, ax.covered[j])] &= out[_at(b, slice(ax.n + j, ax.n + j + 1))]
         out = reduced
     return out
 
@@ -373,11 +378,11 @@ def _audit(
     suppressed: np.ndarray,
     certified: np.ndarray,
     relations: list[_Relation],
-) -> tuple[np.ndarray, int]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Certify open withheld entries, updating ``certified`` in place.
 
     Returns one determined entry per component (repairing one at a time withholds less)
-    and the number of entries left unaudited in components above the limit.
+    and the open entries of components above the limit (flat indices).
     """
     sysm = _system(values, suppressed, relations)
     cert = certified.reshape(-1)[sysm.flat]
@@ -391,8 +396,8 @@ def _audit(
         if not _single_certify(sysm, i, cert):
             determined[int(sysm.comp[i])] = int(sysm.flat[i])
     certified.reshape(-1)[sysm.flat[cert]] = True
-    unaudited = int((~cert & ~small).sum())
-    return np.asarray(list(determined.values()), dtype=np.int64), unaudited
+    open_large = sysm.flat[~cert & ~small]
+    return np.asarray(list(determined.values()), dtype=np.int64), open_large
 
 
 def _sub(sysm: _System, cols: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
@@ -512,3 +517,145 @@ def _neighbours(shape: tuple[int, ...], relations: list[_Relation], e: int) -> n
             full[rel.axis] = members
             out.append(np.ravel_multi_index(tuple(full), shape))
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def _swap_repair(
+    values: np.ndarray, suppressed: np.ndarray, open_: np.ndarray, axes: list[_Axis]
+) -> None:
+    """Give each open entry of a large component a swap certificate by withholding more.
+
+    Each open entry ``e`` is assigned a base entry ``p`` it covers and an axis ``a`` along
+    which ``e`` is not an aggregate (the one with most siblings: most donors to choose from).
+    The chains of ``p`` and of a sibling donor (>= 2 to give one up, else ``p`` gives one
+    up to any non-zero sibling) are withheld in full, cheapest donor first (the least
+    published total in its chain).  The next `_chain_certificates` pass then certifies
+    ``e``.  Without a usable sibling on any axis, the whole chain of ``p`` is withheld,
+    which makes raising ``p`` a certificate.  Conservative: it may withhold entries that an
+    exact audit would have certified, which is the price of not auditing large components.
+    """
+    shape = values.shape
+    base_shape = tuple(ax.n for ax in axes)
+    coords = np.array(np.unravel_index(open_, shape)).T
+    score = np.zeros(coords.shape, dtype=np.int64)
+    for a, ax in enumerate(axes):
+        sizes = np.bincount(ax.family)[ax.family]
+        here = coords[:, a] < ax.n
+        score[here, a] = sizes[coords[here, a]]
+    chosen = np.where(score.max(axis=1) >= 2, score.argmax(axis=1), -1)
+    raise_whole = np.zeros(base_shape, dtype=bool)
+    for a in range(len(axes)):
+        picked = chosen == a
+        if not picked.any():
+            continue
+        p = np.unique(_descend(values, coords[picked], axes), axis=0)
+        marks, failed = _swap_partners(values, suppressed, p, a, axes)
+        spread = _spread(marks, axes, skip=a)
+        pad = [(0, 0)] * len(axes)
+        pad[a] = (0, len(axes[a].aggregates))
+        suppressed |= np.pad(spread, pad)
+        raise_whole[tuple(failed.T)] = True
+    rest = chosen == -1
+    if rest.any():
+        raise_whole[tuple(_descend(values, coords[rest], axes).T)] = True
+    if raise_whole.any():
+        suppressed |= _spread(raise_whole, axes, skip=None)
+
+
+def _descend(values: np.ndarray, coords: np.ndarray, axes: list[_Axis]) -> np.ndarray:
+    """From each entry to a base entry it covers, taking the largest part at every step.
+
+    The largest part of a non-zero entry is non-zero, so the base entry is too.
+    """
+    coords = coords.copy()
+    for b, ax in enumerate(axes):
+        while (coords[:, b] >= ax.n).any():
+            for j in np.unique(coords[coords[:, b] >= ax.n, b]):
+                rows = np.flatnonzero(coords[:, b] == j)
+                parts = ax.aggregates[j - ax.n]
+                idx = [coords[rows, d][:, None] for d in range(len(axes))]
+                idx[b] = parts[None, :]
+                coords[rows, b] = parts[values[tuple(idx)].argmax(axis=1)]
+    return coords
+
+
+def _swap_partners(
+    values: np.ndarray, suppressed: np.ndarray, p: np.ndarray, a: int, axes: list[_Axis]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Base entries whose chains (along all axes but ``a``) to withhold, and the failures.
+
+    For each base entry in ``p``: itself and its cheapest sibling partner along ``a``.
+    """
+    ax = axes[a]
+    base = tuple(slice(0, x.n) for x in axes)
+    published = np.where(suppressed, 0, values)
+    cost = _chain_sum(published, axes, skip=a)[_at(a, slice(0, ax.n))]
+    base_v = values[base]
+    marks = np.zeros(base_v.shape, dtype=bool)
+    failed = []
+    for fam in np.unique(ax.family[p[:, a]]):
+        rows = p[ax.family[p[:, a]] == fam]
+        members = np.flatnonzero(ax.family == fam)
+        uq, inv = np.unique(np.delete(rows, a, axis=1), axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        own = np.searchsorted(members, rows[:, a])
+        partner = np.full(rows.shape[0], -1)
+        # p gains one from a sibling >= 2; else p (if >= 2) gives one to any non-zero sibling
+        for least, allowed in ((2, True), (1, base_v[tuple(rows.T)] >= 2)):
+            two, valid = _two_cheapest(base_v, cost, uq, a, members, least)
+            take = (two[inv, 0] == own).astype(np.int64)
+            pick = two[inv, take]
+            ok = valid[inv, take] & (pick != own) & (partner < 0) & allowed
+            partner[ok] = pick[ok]
+        good = partner >= 0
+        marks[tuple(rows[good].T)] = True
+        donor = rows[good].copy()
+        donor[:, a] = members[partner[good]]
+        marks[tuple(donor.T)] = True
+        failed.append(rows[~good])
+    return marks, np.concatenate(failed) if failed else np.zeros((0, len(axes)), np.int64)
+
+
+def _two_cheapest(
+    base_v: np.ndarray,
+    cost: np.ndarray,
+    positions: np.ndarray,
+    a: int,
+    members: np.ndarray,
+    least: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per position (base coordinates but ``a``): the two cheapest members >= ``least``.
+
+    Returns member positions (n, 2), cheapest first, and whether each exists.  Works in
+    chunks of positions so that a family of 20,000 cells stays within a few dozen MB.
+    """
+    n = positions.shape[0]
+    two = np.zeros((n, 2), dtype=np.int64)
+    valid = np.zeros((n, 2), dtype=bool)
+    if members.size < 2:
+        return two, valid
+    big = np.iinfo(np.int64).max
+    chunk = max(1, (1 << 22) // members.size)
+    for lo in range(0, n, chunk):
+        rows = slice(lo, lo + chunk)
+        idx = [positions[rows, d][:, None] for d in range(positions.shape[1])]
+        idx.insert(a, members[None, :])
+        score = np.where(base_v[tuple(idx)] >= least, cost[tuple(idx)], big)
+        pair = np.argpartition(score, 1, axis=1)[:, :2]
+        pair_score = np.take_along_axis(score, pair, axis=1)
+        order = np.argsort(pair_score, axis=1)
+        two[rows] = np.take_along_axis(pair, order, axis=1)
+        valid[rows] = np.take_along_axis(pair_score, order, axis=1) < big
+    return two, valid
+
+
+def _chain_sum(x: np.ndarray, axes: list[_Axis], skip: int | None) -> np.ndarray:
+    """Per base index (along every axis but ``skip``): the sum of ``x`` over its covers."""
+    out = x
+    for b, ax in enumerate(axes):
+        if b == skip:
+            continue
+        reduced = out[_at(b, slice(0, ax.n))].copy()
+        for j in range(len(ax.aggregates)):
+            reduced[_at(b, ax.covered[j])] += out[_at(b, slice(ax.n + j, ax.n + j + 1))]
+        out = reduced
+    return out

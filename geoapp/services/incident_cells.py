@@ -14,13 +14,14 @@ withheld count cannot be recovered by subtracting other published counts of any 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -78,16 +79,8 @@ def parse_period(value: str) -> Period:
     return Period("year", date(year, 1, 1))
 
 
-def _period_of(index: int, year: int) -> tuple[str, date]:
-    if index < 12:
-        return "month", date(year, index + 1, 1)
-    if index < 16:
-        return "quarter", date(year, 3 * (index - 12) + 1, 1)
-    return "year", date(year, 1, 1)
-
-
-def _year_rows(part: np.ndarray, k: int, public: bool) -> Iterable[tuple[Any, ...]]:
-    """(period, start, category, i, j, n, suppressed) of every non-zero count of one year.
+def _year_frame(part: np.ndarray, k: int, public: bool) -> pd.DataFrame:
+    """Every non-zero count of one year, as rows of `incident_cell` (vectorised).
 
     `part` holds (size, i, j, category, year, month, n) rows of one size and one year.
     """
@@ -98,49 +91,60 @@ def _year_rows(part: np.ndarray, k: int, public: bool) -> Iterable[tuple[Any, ..
     np.add.at(cube, (cell_idx.ravel(), group_idx.ravel(), part[:, 5] - 1), part[:, 6])
     margins = [[list(range(len(cell_keys)))], [list(range(len(group_keys)))], TIME_MARGINS]
     protected = protect(cube, margins, k=k if public else 1)
-    for c, g, t in zip(*np.nonzero(protected.values), strict=True):
-        kind, start = _period_of(int(t), year)
-        i, j = cell_keys[c] if c < len(cell_keys) else (None, None)
-        yield (kind, start, int(group_keys[g]) if g < len(group_keys) else None,
-               None if i is None else int(i), None if j is None else int(j),
-               int(protected.values[c, g, t]),
-               bool(protected.suppressed[c, g, t]) if public else None)  # fmt: skip
+    c, g, t = np.nonzero(protected.values)
+    real_cell, real_group = c < len(cell_keys), g < len(group_keys)
+    clipped = np.minimum(c, len(cell_keys) - 1)
+    month = np.where(t < 12, t + 1, np.where(t < 16, 3 * (t - 12) + 1, 1))
+    return pd.DataFrame({
+        "period": np.select([t < 12, t < 16], ["month", "quarter"], "year"),
+        "period_start": [f"{year}-{m:02d}-01" for m in month.tolist()],
+        "category_id": pd.Series(group_keys[np.minimum(g, len(group_keys) - 1)],
+                                 dtype="Int64").where(real_group),
+        "i": pd.Series(cell_keys[clipped, 0], dtype="Int64").where(real_cell),
+        "j": pd.Series(cell_keys[clipped, 1], dtype="Int64").where(real_cell),
+        "n": protected.values[c, g, t],
+        "suppressed": pd.Series(protected.suppressed[c, g, t], dtype="boolean")
+        .where(np.full(len(c), public)),
+    })  # fmt: skip
 
 
 def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[int]) -> int:
     """Recount the community's cells from its incidents; return the number of rows written.
 
     Runs inside the caller's transaction (an import calls it before committing), so
-    the published counts and the incidents never disagree.
+    the published counts and the incidents never disagree.  The counting query gets
+    memory for a hash aggregate and no JIT (its cost estimate would compile it for
+    nothing); the rows go back by one CSV COPY.
     """
     public = set(public_sizes)
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '256MB'"))
     rows = session.execute(
         sql.load("incident_cell_counts"), {"community_id": community_id, "sizes": list(SIZES)}
     ).all()
     session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
     if not rows:
         return 0
-    data = np.array(
-        [(s, i, j, cat, m.year, m.month, n) for s, i, j, cat, m, n in rows], dtype=np.int64
-    )
-    out: list[tuple[Any, ...]] = []
+    data = np.array(rows, dtype=np.int64)
+    frames = []
     for size in SIZES:
         of_size = data[data[:, 0] == size]
         for year in np.unique(of_size[:, 4]):
-            part = of_size[of_size[:, 4] == year]
-            out += [(community_id, size, *row) for row in _year_rows(part, k, size in public)]
+            frame = _year_frame(of_size[of_size[:, 4] == year], k, size in public)
+            frames.append(frame.assign(community_id=community_id, size_m=size))
+    table = pd.concat(frames, ignore_index=True)
+    columns = ["community_id", "size_m", "period", "period_start", "category_id", "i", "j", "n",
+               "suppressed"]  # fmt: skip
+    buffer = io.StringIO()
+    table[columns].to_csv(buffer, header=False, index=False)
     conn = session.connection().connection.dbapi_connection
     with (
         conn.cursor() as cur,
-        cur.copy(
-            "COPY incident_cell (community_id, size_m, period, period_start, category_id, i, j, n,"
-            " suppressed) FROM STDIN"
-        ) as copy,
+        cur.copy(f"COPY incident_cell ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
     ):
-        for row in out:
-            copy.write_row(row)
+        copy.write(buffer.getvalue())
     session.execute(text("ANALYZE incident_cell"))
-    return len(out)
+    return len(table)
 
 
 @dataclass(frozen=True)

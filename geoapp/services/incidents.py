@@ -87,6 +87,7 @@ class ImportReport:
 
 
 def _parse_date(value: str) -> date | None:
+    """A date in one of DATE_FORMATS, between 2000 and today."""
     for fmt in DATE_FORMATS:
         try:
             parsed = datetime.strptime(value.strip(), fmt).date()
@@ -99,7 +100,7 @@ def _parse_date(value: str) -> date | None:
 def ref_hash(secret: str, community_id: int, ref: str) -> str:
     """The keyed hash a source reference is stored as."""
     message = f"{community_id}:{ref.strip()}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.digest(secret.encode(), message, "sha256").hex()
 
 
 def _locate_address(
@@ -139,10 +140,17 @@ def import_file(
     known = known_articles(data_dir)
     staged, seen = [], {}
     groups: dict[str, int | None] = {}
+    articles: dict[str, str | None] = {}
+    dates: dict[str, date | None] = {}
     for record in tqdm(records, unit="row", disable=len(records) < 20_000 or None):
         line = record.line
-        occurred = _parse_date(record.date)
-        article = normalise_article(record.article, known)
+        # Exports repeat a few hundred dates and articles a million times: parse each once.
+        if record.date not in dates:
+            dates[record.date] = _parse_date(record.date)
+        occurred = dates[record.date]
+        if record.article not in articles:
+            articles[record.article] = normalise_article(record.article, known)
+        article = articles[record.article]
         lon, lat = record.lon, record.lat
         if record.error is None and lon is None and record.address:
             lon, lat = _locate_address(session, record.address, community_id)
