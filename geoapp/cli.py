@@ -370,8 +370,13 @@ def tokens_revoke(token_id: int) -> None:
 
 
 @main.command("demo")
-@click.option("--scale", default=0, show_default=True, type=click.IntRange(0, 10_000_000),
-              help="Synthetic incidents per pilot community with a boundary (0: none).")
+@click.option(
+    "--scale",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 10_000_000),
+    help="Synthetic incidents per pilot community with a boundary (0: none).",
+)
 @click.option("--seed", default=2026, show_default=True, type=int)
 @with_appcontext
 def demo(scale: int, seed: int) -> None:

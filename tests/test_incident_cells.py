@@ -98,6 +98,10 @@ def test_the_public_sees_no_small_count_and_the_analyst_sees_them_all(
     small = [c for c, p in exact_by_cell.items() if p["count"] < K]
     assert small and all(public_by_cell[c]["suppressed"] for c in small)
     assert sum(p["count"] for p in exact_by_cell.values()) == exact["metadata"]["total"]["count"]
+    # At 1 km the public map is not a sea of grey: busy cells keep their counts.
+    coarse = client.get(LAYER, query_string={"period": "2025", "size": 1000}).get_json()
+    shown = [f["properties"]["count"] for f in coarse["features"] if f["properties"]["count"]]
+    assert shown and all(n >= K for n in shown)
 
 
 def test_a_partner_token_gets_the_suppressed_cells_and_a_bad_token_401(
@@ -152,6 +156,8 @@ def test_period_and_group_filters_add_up(analyst, bucha_incidents):
         ({"size": "250"}, "size must be one of 500, 1000"),
         ({"size": "abc"}, "size must be one of"),
         ({"group": "piracy"}, "no incident group"),
+        ({"group": "theft", "period": "2025"}, "per whole year for all groups"),
+        ({"period": "2025-Q1"}, "per whole year for all groups"),
     ],
 )
 def test_bad_filters_get_a_problem(client, bucha_incidents, query, detail):

@@ -77,6 +77,7 @@ Algorithm, and why
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -84,6 +85,8 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
+
+log = logging.getLogger(__name__)
 
 EXACT_COMPONENT_LIMIT = 400
 """Largest component, in withheld entries, audited exactly; larger ones get swap repairs."""
@@ -117,13 +120,20 @@ class _Relation:
     part_index: slice | np.ndarray  # the parts as a slice when contiguous: a view, no copy
 
 
-def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int = 10) -> Protected:
+def protect(
+    base: np.ndarray,
+    margins: Sequence[Sequence[Sequence[int]]],
+    k: int = 10,
+    forced: np.ndarray | None = None,
+) -> Protected:
     """Extend ``base`` by its aggregates and choose which entries to withhold.
 
     ``margins[a]`` lists the aggregates of axis ``a``; aggregate ``j`` gets extended index
     ``base.shape[a] + j`` and sums the extended indices it lists, all smaller than its own,
     so a year may sum quarters that sum months.  The whole extended table is returned
     because the caller publishes from it and its relations are what an attacker exploits.
+    ``forced`` (a boolean mask over the extended table) withholds entries another table
+    already withholds, so that two tables sharing totals agree; zeros stay published.
     Returns only once every withheld entry has a certificate; see the module docstring
     for the guarantee and its limit.
     """
@@ -146,7 +156,11 @@ def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int
     ]
     primary = (values > 0) & (values < k)
     suppressed = primary.copy()
+    if forced is not None:
+        shaped = np.asarray(forced, dtype=bool).reshape(values.shape)
+        suppressed |= shaped & (values > 0)
     certified = np.zeros(values.shape, dtype=bool)
+    by_swaps = 0
     while True:
         _fixpoint(values, suppressed, relations)
         certified |= _chain_certificates(values, suppressed, axes)
@@ -158,9 +172,17 @@ def protect(base: np.ndarray, margins: Sequence[Sequence[Sequence[int]]], k: int
             _swap_repair(values, suppressed, open_large, axes)
             if int(suppressed.sum()) == before:
                 raise RuntimeError("suppression: a swap repair withheld nothing new")
+            by_swaps += int(suppressed.sum()) - before
         else:
             break
     assert (certified == suppressed).all()
+    if by_swaps:  # worth knowing: an exact audit might have withheld less
+        log.info(
+            "suppression: %d withheld (%d primary), %d of them by swap repairs in large components",
+            int(suppressed.sum()),
+            int(primary.sum()),
+            by_swaps,
+        )
     if flat_table:
         values, suppressed, primary = values[0], suppressed[0], primary[0]
     return Protected(values=values, suppressed=suppressed, primary=primary)

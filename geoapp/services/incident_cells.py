@@ -7,9 +7,8 @@ whole community is counted in one pass without a spatial join (see bench/RESULTS
 
 Every count is kept exactly, for analysts.  For the sizes the public may see
 (`GEOAPP_PUBLIC_CELL_SIZES`) the same table carries the disclosure decision made by
-`geoapp.analysis.suppression.protect` on the whole year at once (cells x groups x months,
-with the community total, all groups, quarters and the year as published margins), so a
-withheld count cannot be recovered by subtracting other published counts of any query.
+`geoapp.analysis.suppression.protect` (see `public_withheld` for what is published and why
+so little), so a withheld count cannot be recovered by subtracting published counts.
 """
 
 from __future__ import annotations
@@ -79,6 +78,27 @@ def parse_period(value: str) -> Period:
     return Period("year", date(year, 1, 1))
 
 
+def public_withheld(cube: np.ndarray, k: int) -> np.ndarray:
+    """Which entries of a year's extended cube the public may not see.
+
+    The public gets one table per year and cell size: each cell's count of the year (all
+    groups) and the community's total.  Finer tables were tried and measured on synthetic
+    data of pilot density (about 1,000 incidents a year over a hromada, 1 km cells): adding
+    months and quarters, or groups, to the cells linked nearly every withheld count into
+    one component, and the affordable proof then withheld every cell, busy ones included
+    (0 % of incidents publishable, against 41 % for the year table, which is exactly the
+    share in cells of k or more: its complements cost nothing there).  So per-cell counts by
+    group or by month/quarter stay with staff; the API refuses them to the public.  One
+    relation (the total) over withheld counts that are each >= 1 is protected exactly by
+    `protect`: no withheld count can be computed.
+    """
+    cells, groups, _months = cube.shape
+    year = protect(cube.sum(axis=(1, 2)), [[list(range(cells))]], k)
+    out = np.ones((cells + 1, groups + 1, 17), dtype=bool)  # not published unless below
+    out[:, groups, 16] = year.suppressed
+    return out
+
+
 def _year_frame(part: np.ndarray, k: int, public: bool) -> pd.DataFrame:
     """Every non-zero count of one year, as rows of `incident_cell` (vectorised).
 
@@ -90,7 +110,8 @@ def _year_frame(part: np.ndarray, k: int, public: bool) -> pd.DataFrame:
     cube = np.zeros((len(cell_keys), len(group_keys), 12), dtype=np.int64)
     np.add.at(cube, (cell_idx.ravel(), group_idx.ravel(), part[:, 5] - 1), part[:, 6])
     margins = [[list(range(len(cell_keys)))], [list(range(len(group_keys)))], TIME_MARGINS]
-    protected = protect(cube, margins, k=k if public else 1)
+    protected = protect(cube, margins, k=1)  # the exact extended table (nothing withheld)
+    withheld = public_withheld(cube, k) if public else protected.suppressed
     c, g, t = np.nonzero(protected.values)
     real_cell, real_group = c < len(cell_keys), g < len(group_keys)
     clipped = np.minimum(c, len(cell_keys) - 1)
@@ -103,7 +124,7 @@ def _year_frame(part: np.ndarray, k: int, public: bool) -> pd.DataFrame:
         "i": pd.Series(cell_keys[clipped, 0], dtype="Int64").where(real_cell),
         "j": pd.Series(cell_keys[clipped, 1], dtype="Int64").where(real_cell),
         "n": protected.values[c, g, t],
-        "suppressed": pd.Series(protected.suppressed[c, g, t], dtype="boolean")
+        "suppressed": pd.Series(withheld[c, g, t], dtype="boolean")
         .where(np.full(len(c), public)),
     })  # fmt: skip
 

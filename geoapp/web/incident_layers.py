@@ -65,6 +65,9 @@ def cells_geojson(
     except PeriodError as exc:
         return problem(400, "Bad Request", str(exc))
     period = period or default_period(found.id)
+    if audience != "analyst" and (category_id is not None or (period and period.kind != "year")):
+        return problem(400, "Bad Request", "outside the staff, cell counts are published per "
+                       "whole year for all groups together (choose a year, no group)")  # fmt: skip
     public_sizes = current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]
     allowed = incident_cells.SIZES if audience == "analyst" else public_sizes
     size_arg = request.args.get("size")
@@ -147,8 +150,11 @@ def filter_options(community: Community, audience: str) -> FilterOptions | None:
     sizes = incident_cells.SIZES if analyst else current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]
     url = url_for("api.layer_geojson", slug=community.slug, layer="incident_cells")
     points = url_for("api.layer_geojson", slug=community.slug, layer="incidents")
+    if not analyst:  # the public table: whole years, all groups (see public_withheld)
+        periods = [p for p in periods if p.kind == "year"]
     return FilterOptions(
-        periods=periods, groups=incident_cells.groups_present(sess, community.id),
+        periods=periods,
+        groups=incident_cells.groups_present(sess, community.id) if analyst else [],
         sizes=tuple(sizes), size=default_size(community.id, audience, periods[0]), url=url,
         points_url=points if analyst else None,
         credentials="same-origin" if analyst else "omit",

@@ -80,7 +80,12 @@
     fetch(cfg.url + "?" + query(), {credentials: cfg.credentials})
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (result) {
-        if (!result[0]) { status.textContent = result[1].detail || cfg.lError; return; }
+        if (!result[0]) {
+          if (cells) { handle.layers.removeLayer(cells); cells.remove(); cells = null; }
+          if (legend) { legend.remove(); legend = null; }
+          status.textContent = result[1].detail || cfg.lError;
+          return;
+        }
         var body = result[1], meta = body.metadata;
         if (cells) { handle.layers.removeLayer(cells); cells.remove(); }
         cells = L.geoJSON(body, {
