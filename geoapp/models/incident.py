@@ -76,11 +76,13 @@ class IncidentCell(Base):
     __tablename__ = "incident_cell"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    community_id: Mapped[int] = mapped_column(ForeignKey("community.id", ondelete="CASCADE"))
+    # No foreign keys: a derived table, rebuilt whole from `incident` (which has them); the
+    # per-row checks cost about as much as the rest of a million-row rebuild (bench/).
+    community_id: Mapped[int] = mapped_column(Integer)
     size_m: Mapped[int] = mapped_column(Integer)
     period: Mapped[str] = mapped_column(String(7))
     period_start: Mapped[date] = mapped_column(Date)
-    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"))
+    category_id: Mapped[int | None] = mapped_column(Integer)
     i: Mapped[int | None] = mapped_column(Integer)
     j: Mapped[int | None] = mapped_column(Integer)
     n: Mapped[int] = mapped_column(Integer)

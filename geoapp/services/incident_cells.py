@@ -146,7 +146,7 @@ def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[
     session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
     if not rows:
         return 0
-    data = np.array(rows, dtype=np.int64)
+    data = np.array([tuple(row) for row in rows], dtype=np.int64)  # Row objects convert slowly
     frames = []
     for size in SIZES:
         of_size = data[data[:, 0] == size]
