@@ -13,6 +13,8 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/geoapp"
+# Hexagon sizes (edge, metres) the incident counts are kept at; the public sees a subset.
+CELL_SIZES = (250, 500, 1000)
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -89,12 +91,10 @@ def cell_sizes(value: str) -> tuple[int, ...]:
 
     A wrong value stops the start with a message, rather than publishing nothing.
     """
-    from geoapp.services.incident_cells import SIZES
-
     try:
         sizes = tuple(sorted({int(part) for part in value.split(",") if part.strip()}))
     except ValueError as exc:
         raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: '{value}' is not a list of numbers") from exc
-    if not sizes or not set(sizes) <= set(SIZES):
-        raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: choose among {SIZES}, got '{value}'")
+    if not sizes or not set(sizes) <= set(CELL_SIZES):
+        raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: choose among {CELL_SIZES}, got '{value}'")
     return sizes

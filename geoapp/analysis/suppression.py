@@ -300,10 +300,10 @@ def _chain_certificates(
     """
     nd = values.ndim
     lowerable = suppressed & (values >= 2)
-    certified = _spread(_chain_all(suppressed, axes, skip=None), axes, skip=None)
+    certified = _spread(_chain(suppressed, axes, None, np.logical_and), axes, skip=None)
     for a, ax in enumerate(axes):
-        up = _chain_all(suppressed, axes, skip=a)[_at(a, slice(0, ax.n))]
-        down = _chain_all(lowerable, axes, skip=a)[_at(a, slice(0, ax.n))]
+        up = _chain(suppressed, axes, a, np.logical_and)[_at(a, slice(0, ax.n))]
+        down = _chain(lowerable, axes, a, np.logical_and)[_at(a, slice(0, ax.n))]
         swap = np.zeros(up.shape, dtype=bool)
         for fam in np.unique(ax.family):
             sib = np.flatnonzero(ax.family == fam)
@@ -318,15 +318,21 @@ def _chain_certificates(
     return certified & suppressed
 
 
-def _chain_all(mask: np.ndarray, axes: list[_Axis], skip: int | None) -> np.ndarray:
-    """Per base index (along every axis but ``skip``): ``mask`` holds on everything covering it."""
-    out = mask
+def _chain(x: np.ndarray, axes: list[_Axis], skip: int | None, combine: np.ufunc) -> np.ndarray:
+    """Fold every extended entry covering a base index into it (along all axes but ``skip``).
+
+    With ``np.logical_and`` a mask holds on everything covering the index; with ``np.add``
+    the values over its covers are summed.
+    """
+    out = x
     for b, ax in enumerate(axes):
         if b == skip:
             continue
         reduced = out[_at(b, slice(0, ax.n))].copy()
         for j in range(len(ax.aggregates)):
-            reduced[_at(b, ax.covered[j])] &= out[_at(b, slice(ax.n + j, ax.n + j + 1))]
+            covered = _at(b, ax.covered[j])
+            cover = out[_at(b, slice(ax.n + j, ax.n + j + 1))]
+            reduced[covered] = combine(reduced[covered], cover)
         out = reduced
     return out
 
@@ -610,7 +616,7 @@ def _swap_partners(
     ax = axes[a]
     base = tuple(slice(0, x.n) for x in axes)
     published = np.where(suppressed, 0, values)
-    cost = _chain_sum(published, axes, skip=a)[_at(a, slice(0, ax.n))]
+    cost = _chain(published, axes, a, np.add)[_at(a, slice(0, ax.n))]
     base_v = values[base]
     marks = np.zeros(base_v.shape, dtype=bool)
     failed = []
@@ -668,16 +674,3 @@ def _two_cheapest(
         two[rows] = np.take_along_axis(pair, order, axis=1)
         valid[rows] = np.take_along_axis(pair_score, order, axis=1) < big
     return two, valid
-
-
-def _chain_sum(x: np.ndarray, axes: list[_Axis], skip: int | None) -> np.ndarray:
-    """Per base index (along every axis but ``skip``): the sum of ``x`` over its covers."""
-    out = x
-    for b, ax in enumerate(axes):
-        if b == skip:
-            continue
-        reduced = out[_at(b, slice(0, ax.n))].copy()
-        for j in range(len(ax.aggregates)):
-            reduced[_at(b, ax.covered[j])] += out[_at(b, slice(ax.n + j, ax.n + j + 1))]
-        out = reduced
-    return out

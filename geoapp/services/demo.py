@@ -72,11 +72,10 @@ def load_synthetic_incidents(
     today = today or date.today()
     start, end = date(today.year - 2, 1, 1), today - timedelta(days=1)
     area = shapely.from_wkb(bytes(community.geom.data))
-    metric = shapely.transform(
-        area, lambda xy: np.column_stack(_to_metric(community.metric_srid).transform(*xy.T))
-    )
+    to_metric = Transformer.from_crs(4326, community.metric_srid, always_xy=True)
+    metric = shapely.transform(area, lambda xy: np.column_stack(to_metric.transform(*xy.T)))
     drawn = generate(metric, n, weights=article_weights(data_dir), seed=seed, start=start, end=end)
-    lon, lat = _to_metric(community.metric_srid).transform(drawn.x, drawn.y, direction="INVERSE")
+    lon, lat = to_metric.transform(drawn.x, drawn.y, direction="INVERSE")
     known = known_articles(data_dir)
     groups = {a: group_of_article(session, a, known[a]) for a in np.unique(drawn.article)}
     session.execute(
@@ -100,7 +99,3 @@ def load_synthetic_incidents(
     incident_cells.rebuild(session, community.id, policy.k, policy.public_sizes)
     session.commit()
     return n
-
-
-def _to_metric(srid: int) -> Transformer:
-    return Transformer.from_crs(4326, srid, always_xy=True)

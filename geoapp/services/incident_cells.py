@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from geoapp import sql
 from geoapp.analysis.suppression import protect
+from geoapp.config import CELL_SIZES
 
-SIZES = (250, 500, 1000)
+SIZES = CELL_SIZES
 PERIODS = ("year", "quarter", "month")
 QUARTERS = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
 # Months 0-11 are the base; 12-15 are the quarters, 16 the year.

@@ -23,7 +23,7 @@ from geoapp.web.problems import problem
 LICENCE = "CC BY 4.0 (aggregated counts); boundaries © OpenStreetMap contributors, ODbL 1.0"
 
 
-def _filters(community_id: int) -> tuple[Period | None, int | None, str | None]:
+def _filters() -> tuple[Period | None, int | None, str | None]:
     """Period and group from the query string; (None, None, message) when one is wrong."""
     period = None
     if request.args.get("period"):
@@ -35,6 +35,13 @@ def _filters(community_id: int) -> tuple[Period | None, int | None, str | None]:
         if category_id is None:
             raise PeriodError(f"no incident group '{group}'")
     return period, category_id, group
+
+
+def _geojson(body: dict[str, Any]) -> Response:
+    """A GeoJSON answer with its own media type (RFC 7946)."""
+    response = current_app.json.response(body)
+    response.mimetype = "application/geo+json"
+    return response
 
 
 def default_period(community_id: int) -> Period | None:
@@ -61,7 +68,7 @@ def cells_geojson(
 ) -> Response | tuple[Response, int]:
     """The `incident_cells` layer for one size, period and group."""
     try:
-        period, category_id, group = _filters(found.id)
+        period, category_id, group = _filters()
     except PeriodError as exc:
         return problem(400, "Bad Request", str(exc))
     period = period or default_period(found.id)
@@ -95,9 +102,7 @@ def cells_geojson(
         total=total, suppressed_cells=sum(1 for p, _g in rows if p["suppressed"]),
         breaks=incident_cells.class_breaks(counts, 1 if exact else k),
     )  # fmt: skip
-    response = current_app.json.response(body)
-    response.mimetype = "application/geo+json"
-    return response
+    return _geojson(body)
 
 
 def points_geojson(
@@ -105,7 +110,7 @@ def points_geojson(
 ) -> Response | tuple[Response, int]:
     """The `incidents` layer (analysts): individual points, filtered by period and group."""
     try:
-        period, category_id, group = _filters(found.id)
+        period, category_id, group = _filters()
         rows = privacy.incident_points(db.session(), found.id, period, category_id, audience)
     except PeriodError as exc:
         return problem(400, "Bad Request", str(exc))
@@ -117,9 +122,7 @@ def points_geojson(
         period=period.label if period else None, group=group or "all",
         truncated_at=privacy.MAX_POINTS if len(rows) >= privacy.MAX_POINTS else None,
     )  # fmt: skip
-    response = current_app.json.response(body)
-    response.mimetype = "application/geo+json"
-    return response
+    return _geojson(body)
 
 
 @dataclass(frozen=True)
@@ -136,26 +139,26 @@ class FilterOptions:
     k: int
 
 
-def filter_options(community: Community, audience: str) -> FilterOptions | None:
+def filter_options(community_id: int, slug: str, audience: str) -> FilterOptions | None:
     """The filter for a community's map, or None when it has no incident statistics.
 
     The public page asks without cookies, so a signed-in analyst sees there exactly
     what the public sees; the staff page asks with them and gets exact counts.
     """
     sess = db.session()
-    periods = incident_cells.available_periods(sess, community.id)
+    periods = incident_cells.available_periods(sess, community_id)
     if not periods:
         return None
     analyst = audience == "analyst"
     sizes = incident_cells.SIZES if analyst else current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]
-    url = url_for("api.layer_geojson", slug=community.slug, layer="incident_cells")
-    points = url_for("api.layer_geojson", slug=community.slug, layer="incidents")
+    url = url_for("api.layer_geojson", slug=slug, layer="incident_cells")
+    points = url_for("api.layer_geojson", slug=slug, layer="incidents")
     if not analyst:  # the public table: whole years, all groups (see public_withheld)
         periods = [p for p in periods if p.kind == "year"]
     return FilterOptions(
         periods=periods,
-        groups=incident_cells.groups_present(sess, community.id) if analyst else [],
-        sizes=tuple(sizes), size=default_size(community.id, audience, periods[0]), url=url,
+        groups=incident_cells.groups_present(sess, community_id) if analyst else [],
+        sizes=tuple(sizes), size=default_size(community_id, audience, periods[0]), url=url,
         points_url=points if analyst else None,
         credentials="same-origin" if analyst else "omit",
         k=current_app.config["GEOAPP_SUPPRESSION_K"],

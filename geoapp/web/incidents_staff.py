@@ -55,7 +55,8 @@ def _page(status: int = 200, **context: object) -> tuple[str, int]:
     ).all()  # fmt: skip
     html = render_template(
         "staff/incidents.html", community=g.community, map=rendered, batches=batches,
-        incidents=filter_options(g.community, "analyst"), incident_spec=layers["incident_cells"],
+        incidents=filter_options(g.community.id, g.community.slug, "analyst"),
+        incident_spec=layers["incident_cells"],
         points_spec=layers["incidents"], profiles=profile_names(), max_mb=MAX_BYTES // 2**20,
         form=context.pop("form", {"profile": "default", "strict": False}),
         translate=translate_reason, **context,

@@ -14,7 +14,6 @@ from geoapp.layers import LayerSpec
 from geoapp.services.communities import (
     CommunitySummary,
     boundary_geojson,
-    get_by_slug,
     list_communities,
     summary_by_slug,
 )
@@ -67,12 +66,10 @@ def community(slug: str) -> str:
                 "resolved": _("resolved")}  # fmt: skip
     rendered = community_map(summary, feature, spec, current_language(), labels,
                              concerns=(concern_spec, concerns, statuses))  # fmt: skip
-    community_row = get_by_slug(sess, slug)
-    assert community_row is not None
     layers = current_app.extensions["geoapp.layers"]
     return render_template("community.html", community=summary, map=rendered,
                            concern_count=len(concerns),
-                           incidents=filter_options(community_row, "public"),
+                           incidents=filter_options(summary.id, summary.slug, "public"),
                            incident_spec=layers["incident_cells"],
                            sensitive=privacy.sensitive_counts(sess, summary.id))  # fmt: skip
 
