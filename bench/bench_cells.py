@@ -1,11 +1,10 @@
-"""Counting incidents per hexagonal cell, group and month: geoapp's SQL against geopandas."""
+"""Counting incidents per hexagonal cell, group and month: geoapp's binning against geopandas."""
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass
 from datetime import date
-from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,7 +23,7 @@ from bench.bench_incidents import (
     synthetic_incidents,
 )
 from bench.common import Outcome, Row, data_dir, log, timed
-from geoapp import sql
+from geoapp.analysis.hexgrid import count_by_cell
 from geoapp.models.incident import ImportBatch
 from geoapp.services import incident_cells
 from geoapp.services.incident_groups import group_of_article, known_articles, normalise_article
@@ -85,22 +84,22 @@ def load_incidents(engine: Engine, place: Community, data: Synthetic) -> int:
     return len(data)
 
 
-def geoapp_counts(engine: Engine, community_id: int) -> dict[Key, int]:
-    """Run geoapp's cell count query for one size and fetch every row."""
-    with Session(engine) as session:
-        rows = session.execute(
-            sql.load("incident_cell_counts"), {"community_id": community_id, "sizes": [SIZE]}
-        ).all()
-        session.rollback()
-    out: dict[Key, int] = {}
-    for row in rows:
-        if len(row) == 7:  # (size, i, j, category, year, month number, n)
-            _size, i, j, category, year, month, n = row
-            out[(i, j, category, date(year, month, 1))] = n
-        else:  # (size, i, j, category, first day of the month, n)
-            _size, i, j, category, first_day, n = row
-            out[(i, j, category, first_day)] = n
-    return out
+def geoapp_counts(frames: Frames) -> np.ndarray:
+    """Geoapp's counting (`geoapp.analysis.hexgrid.count_by_cell`) on the anchor's inputs.
+
+    The same projected points, groups and dates geopandas gets; returns (size, i, j, group,
+    year, month, n) rows as `incident_cells.rebuild` uses them.
+    """
+    points = frames.points
+    month = points["occurred_on"].to_numpy().astype("datetime64[M]").astype(np.int64)
+    return count_by_cell(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(),
+                         points["category_id"].to_numpy(), month, [SIZE])  # fmt: skip
+
+
+def as_keys(rows: np.ndarray) -> dict[Key, int]:
+    """Geoapp's rows keyed like the anchor's counts."""
+    return {(int(i), int(j), int(c), date(int(y), int(m), 1)): int(n)
+            for _s, i, j, c, y, m, n in rows.tolist()}  # fmt: skip
 
 
 @dataclass
@@ -207,47 +206,9 @@ def full_rebuild(engine: Engine, community_id: int) -> Rebuild:
                    marks.protect_calls, marks.warnings, None)  # fmt: skip
 
 
-def plan_summary(engine: Engine, community_id: int) -> str:
-    """What the planner makes of geoapp's query: its nodes, how often it projects, JIT."""
-    query = (
-        sql.raw("incident_cell_counts")
-        .replace(":community_id", "%(c)s")
-        .replace(":sizes", "%(sizes)s")
-    )
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        with raw.cursor() as cur:
-            cur.execute("EXPLAIN (VERBOSE) " + query, {"c": community_id, "sizes": [SIZE]})
-            plan = [row[0] for row in cur.fetchall()]
-            cur.execute("SHOW work_mem")
-            work_mem = cur.fetchone()[0]
-    nodes = [line.strip().removeprefix("->").strip().split("  (")[0] for line in plan
-             if line.strip().startswith("->") or line is plan[0]]  # fmt: skip
-    total_cost = plan[0].split("..")[1].split(" ")[0] if ".." in plan[0] else "?"
-    jit = "JIT would compile it" if any(line.startswith("JIT:") for line in plan) else "no JIT"
-    # The output lists of the joins are computed once per incident (and size).
-    per_row = max(
-        (after.lower().count("st_transform(") for line, after in pairwise(plan)
-         if "Nested Loop" in line and after.strip().startswith("Output:")),
-        default=0,
-    )  # fmt: skip
-    summary = (
-        f"plan of geoapp's query (EXPLAIN VERBOSE, work_mem {work_mem}): {' → '.join(nodes)}; "
-        f"estimated cost {total_cost}, {jit}; the busiest join output (computed once per "
-        f"incident, or per incident and size) calls st_transform {per_row} times"
-    )
-    if per_row > 2:
-        summary += (
-            " (the CTEs are inlined into one query level, so the projection is repeated in "
-            "every expression that uses x or y)"
-        )
-    return summary
-
-
-def warm_up(frames: Frames, engine: Engine, community_id: int) -> None:
-    """One untimed run of each: geoapp's query in full (buffer cache), geopandas on a slice."""
-    geoapp_counts(engine, community_id)
+def warm_up(frames: Frames) -> None:
+    """One untimed run of each on a slice (imports, caches)."""
+    geoapp_counts(Frames(points=frames.points.iloc[:WARM_UP], hexagons=frames.hexagons))
     small = Frames(points=frames.points.iloc[:WARM_UP], hexagons=frames.hexagons)
     geopandas_counts(small)
 
@@ -262,11 +223,12 @@ def run(rows: int = ROWS) -> Outcome:
     frames = read_frames(engine, place)
     log(f"[{NAME}] {len(frames.points):,} incidents in {place.slug}, "
         f"{len(frames.hexagons):,} hexagons of {SIZE} m (untimed)")  # fmt: skip
-    warm_up(frames, engine, place.id)
+    warm_up(frames)
 
     with timed() as geoapp_time:
-        ours = geoapp_counts(engine, place.id)
-    log(f"[{NAME}] geoapp count query: {geoapp_time.seconds:.2f} s, {len(ours):,} rows")
+        counted = geoapp_counts(frames)
+    ours = as_keys(counted)
+    log(f"[{NAME}] geoapp count_by_cell: {geoapp_time.seconds:.3f} s, {len(ours):,} rows")
     with timed() as gpd_time:
         counts, joined = geopandas_counts(frames)
     log(f"[{NAME}] geopandas sjoin + groupby: {gpd_time.seconds:.2f} s, {len(counts):,} rows")
@@ -282,7 +244,7 @@ def run(rows: int = ROWS) -> Outcome:
     table = [
         Row(
             benchmark=f"cells: {rows:,} incidents in {place.slug} to {SIZE} m cells × group "
-            "× month, incident_cell_counts.sql vs geopandas sjoin + groupby",
+            "× month, hexgrid.count_by_cell vs geopandas sjoin + groupby",
             geoapp_s=geoapp_time.seconds,
             anchor_s=gpd_time.seconds,
             ratio=f"{speed_up:.2f}× (geopandas / geoapp)",
@@ -300,7 +262,6 @@ def run(rows: int = ROWS) -> Outcome:
         ),
     ]
     notes = _notes(place, data, frames, ours, theirs, diff, joined, full)
-    notes.append(plan_summary(engine, place.id))
     engine.dispose()
     return Outcome(name=NAME, rows=table, notes=notes, url=scratch.url)
 
@@ -322,7 +283,7 @@ def _notes(
         else f"{full.seconds:.1f} s, {full.rows:,} rows"
     )
     detail = (
-        f"count query (3 sizes) {full.counts_s:.1f} s, suppression (`protect`, "
+        f"count_by_cell (3 sizes) {full.counts_s:.2f} s, suppression (`protect`, "
         f"{full.protect_calls} calls) {full.protect_s:.1f} s; warnings logged by the "
         f"suppression: {len(full.warnings)}"
         + (f", e.g. '{full.warnings[0]}'" if full.warnings else "")
@@ -331,17 +292,16 @@ def _notes(
         f"data (untimed): the incidents benchmark's generator and rounding (seed, dates "
         f"2024-01-01 to {data.last_day}, national article weights, every point inside "
         f"{place.slug}), COPYed straight into `incident` as one batch, then VACUUM (ANALYZE)",
-        f"geoapp: `geoapp/sql/incident_cell_counts.sql` with sizes [{SIZE}] for "
-        f"{place.slug} (EPSG:{place.metric_srid}) executed and all rows fetched "
-        f"(SQLAlchemy session); {len(ours):,} (cell, group, month) rows, "
-        f"{sum(ours.values()):,} incidents",
+        f"geoapp: `geoapp.analysis.hexgrid.count_by_cell` with sizes [{SIZE}] on the same "
+        f"in-memory inputs as geopandas (points in EPSG:{place.metric_srid}, group, month); "
+        f"{len(ours):,} (cell, group, month) rows, {sum(ours.values()):,} incidents",
         f"geopandas: points (projected by PostGIS ST_Transform, read untimed) and "
         f"{len(frames.hexagons):,} hexagons from `ST_HexagonGrid({SIZE}, ST_Envelope("
         f"ST_Transform(geom, EPSG:{place.metric_srid})))` (read untimed) as GeoDataFrames; "
         f"timed: `gpd.sjoin(points, hexagons, predicate='within')`, the month of each date "
         f"(numpy datetime64[M]) and `groupby([i, j, category_id, month]).size()`; "
         f"{len(theirs):,} rows, {joined:,} joined points of {n:,}",
-        f"warm-up, untimed: geoapp's query once in full, geopandas on the first {WARM_UP:,} points",
+        f"warm-up, untimed: both on the first {WARM_UP:,} points",
         f"agreement: {diff.keys_only_geoapp} keys only in geoapp, {diff.keys_only_geopandas} "
         f"only in geopandas, {diff.keys_different} with different counts; "
         f"{diff.incidents_off} incidents counted differently in all",

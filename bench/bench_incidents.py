@@ -34,7 +34,6 @@ from bench.common import (
     scratch_database,
     timed,
 )
-from geoapp import sql
 from geoapp.analysis.synthetic import article_weights, generate
 from geoapp.services import incident_cells, incidents
 from geoapp.services.incident_files import MAX_BYTES
@@ -184,21 +183,9 @@ class Marks:
         return self.at[end] - self.at[start]
 
 
-def _statement_label(statement: Any) -> str | None:
-    if statement is sql.load("incident_stage_checks"):
-        return "checks"
-    if statement is sql.load("incident_insert"):
-        return "insert"
-    if statement is sql.load("incident_cell_counts"):
-        return "counts"
-    if str(statement).startswith("DROP TABLE IF EXISTS incident_stage"):
-        return "stage"
-    return None
-
-
 @contextmanager
 def instrumented(session: Session, rebuild: Callable[..., int] | None = None) -> Iterator[Marks]:
-    """Wrap read_records, the session's execute, rebuild and protect with clocks.
+    """Wrap read_table, copy_incidents, rebuild, the counting and protect with clocks.
 
     Warnings the suppression logs are collected in `Marks.warnings`.
 
@@ -206,17 +193,32 @@ def instrumented(session: Session, rebuild: Callable[..., int] | None = None) ->
     of the block.  With `rebuild`, the cell rebuild is replaced by that function.
     """
     marks = Marks()
-    real_read = incidents.read_records
+    real_read = incidents.read_table
+    real_copy = incidents.copy_incidents
     real_rebuild = incident_cells.rebuild
     real_protect = incident_cells.protect
-    real_execute = session.execute
+    real_count = incident_cells.count_by_cell
 
-    def read_records(*args: Any, **kwargs: Any) -> Any:
+    def read_table(*args: Any, **kwargs: Any) -> Any:
         marks.at["read_start"] = time.perf_counter()
         try:
             return real_read(*args, **kwargs)
         finally:
             marks.at["read_end"] = time.perf_counter()
+
+    def copy_incidents(*args: Any, **kwargs: Any) -> Any:
+        marks.at["copy_start"] = time.perf_counter()
+        try:
+            return real_copy(*args, **kwargs)
+        finally:
+            marks.at["copy_end"] = time.perf_counter()
+
+    def count_by_cell(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return real_count(*args, **kwargs)
+        finally:
+            marks.counts_s += time.perf_counter() - start
 
     def timed_rebuild(*args: Any, **kwargs: Any) -> int:
         marks.at["rebuild_start"] = time.perf_counter()
@@ -233,19 +235,6 @@ def instrumented(session: Session, rebuild: Callable[..., int] | None = None) ->
             marks.protect_s += time.perf_counter() - start
             marks.protect_calls += 1
 
-    def execute(statement: Any, *args: Any, **kwargs: Any) -> Any:
-        label = _statement_label(statement)
-        start = time.perf_counter()
-        try:
-            return real_execute(statement, *args, **kwargs)
-        finally:
-            end = time.perf_counter()
-            if label == "counts":
-                marks.counts_s += end - start
-            elif label is not None:
-                marks.at.setdefault(f"{label}_start", start)
-                marks.at[f"{label}_end"] = end
-
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             marks.warnings.append(record.getMessage())
@@ -255,10 +244,11 @@ def instrumented(session: Session, rebuild: Callable[..., int] | None = None) ->
     with ExitStack() as stack:
         suppression_log.addHandler(handler)
         stack.callback(suppression_log.removeHandler, handler)
-        stack.enter_context(mock.patch.object(incidents, "read_records", read_records))
+        stack.enter_context(mock.patch.object(incidents, "read_table", read_table))
+        stack.enter_context(mock.patch.object(incidents, "copy_incidents", copy_incidents))
         stack.enter_context(mock.patch.object(incident_cells, "rebuild", timed_rebuild))
         stack.enter_context(mock.patch.object(incident_cells, "protect", protect))
-        stack.enter_context(mock.patch.object(session, "execute", execute))
+        stack.enter_context(mock.patch.object(incident_cells, "count_by_cell", count_by_cell))
         yield marks
 
 
@@ -300,16 +290,14 @@ def geoapp_import(engine: Engine, place: Community, path: Path) -> GeoappRun:
         key = why.split("'")[0].strip()
         reasons[key] = reasons.get(key, 0) + 1
     phases = {
-        "read_records (CSV parse, header, Record objects)": marks.span("start", "read_end"),
-        "per-row Python loop (file sha256, dates, articles, HMAC of ref, group lookups)": (
-            marks.span("read_end", "stage_start")
+        "read_table (decode, header, pandas CSV parse, coordinates)": (
+            marks.span("start", "read_end")
         ),
-        "staging (temp table + COPY write_row per row)": marks.span("stage_start", "checks_start"),
-        "staging checks (containment ST_Covers, duplicate refs)": (
-            marks.span("checks_start", "checks_end")
+        "checks (file sha256, dates, articles, HMAC of ref, containment, existing refs)": (
+            marks.span("read_end", "copy_start")
         ),
-        "batch row + INSERT into incident + drop stage": (
-            marks.span("checks_end", "rebuild_start")
+        "copy_incidents (Z-order, COPY into incident, statement check, ANALYZE)": (
+            marks.span("copy_start", "copy_end")
         ),
         "incident_cells.rebuild": marks.span("rebuild_start", "rebuild_end"),
         "audit + COMMIT": marks.span("rebuild_end", "end"),
@@ -478,15 +466,17 @@ def run(rows: int = ROWS) -> Outcome:
         "for geoapp), then CHECKPOINT; the CSV was read once beforehand to warm the file cache",
         f"geoapp: `import_file(session, csv, bucha, secret, data_dir, actor, "
         f"cells=CellPolicy())` (default profile, k 10, public sizes 500/1000 m) end to end: "
-        f"read, validate, COPY to a temp table, containment and duplicate checks in SQL, "
-        f"INSERT into `incident` (primary key, unique (community_id, ref_hash), three more "
-        f"b-tree indexes, a GiST index, three foreign keys), cell rebuild, commit; "
+        f"read (pandas for CSV), validate column by column, containment (shapely) and "
+        f"duplicate checks, one COPY into `incident` in Z-order (primary key, unique "
+        f"(community_id, ref_hash), two more b-tree indexes, a BRIN point index, references "
+        f"checked by a statement trigger), cell rebuild, commit; "
         f"accepted {geo.accepted:,}, rejected {geo.rejected:,} "
         f"({reasons})",
         f"geoapp time by phase (clocks around its callees, app code unchanged): {breakdown}",
-        f"inside the rebuild: cell count query (3 sizes) {geo.counts_s:.1f} s, suppression "
+        f"inside the rebuild: count_by_cell (3 sizes) {geo.counts_s:.2f} s, suppression "
         f"(`protect`, {geo.protect_calls} calls) {geo.protect_s:.1f} s, the rest (delete, "
-        f"numpy, COPY of counts, ANALYZE) {geo.rebuild_s - geo.counts_s - geo.protect_s:.1f} s; "
+        f"COPY out, projection, tables, COPY of counts, ANALYZE) "
+        f"{geo.rebuild_s - geo.counts_s - geo.protect_s:.1f} s; "
         f"warnings logged by the suppression: {len(geo.warnings)}"
         + (f", e.g. '{geo.warnings[0]}'" if geo.warnings else ""),
         f"ogr2ogr: `ogr2ogr -f PostgreSQL PG:... incidents.csv -oo X_POSSIBLE_NAMES=lon -oo "

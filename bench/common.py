@@ -89,24 +89,25 @@ written by the benchmark code, not by hand (one marked section excepted).
   `COPY ... (FORMAT csv, HEADER)` of the file's bytes. geoapp: `import_file(session, FILE,
   bucha, secret, data_dir, actor, cells=CellPolicy())` into emptied incident tables, end to
   end (cell rebuild and commit included). Ratio = geoapp / ogr2ogr; goal ≤ 1.0; geoapp / COPY
-  is for information. The import's phases are clocked by wrappers put around `read_records`,
-  the session's `execute`, `incident_cells.rebuild` and `protect` for the call (no app code
-  is changed); when the goal is missed a second import (rebuild stubbed out) runs under
+  is for information. The import's phases are clocked by wrappers put around `read_table`,
+  `copy_incidents`, `incident_cells.rebuild`, `count_by_cell` and `protect` for the call (no
+  app code is changed); when the goal is missed a second import (rebuild stubbed out) runs under
   cProfile and the functions with the most own time are listed in the notes.
 - **cells: 1,000,000 incidents into 500 m hexagons × group × month.** The incidents of the
   `incidents` benchmark (same generator, seed and rounding) are COPYed straight into
-  `incident`, groups resolved as the importer does, then VACUUM (ANALYZE). geoapp:
-  `geoapp/sql/incident_cell_counts.sql` with `sizes=[500]` for Bucha, executed and every row
-  fetched. Anchor: geopandas with its inputs already in memory (read untimed): the
+  `incident`, groups resolved as the importer does, then VACUUM (ANALYZE). Both contenders
+  get the same inputs already in memory (read untimed): the
   incidents as points in Bucha's UTM CRS (projected by PostGIS, so both see the same
   coordinates) with group and date, and the hexagons of `ST_HexagonGrid(500,
-  ST_Envelope(ST_Transform(boundary, UTM)))` with their (i, j); timed: `gpd.sjoin(points,
-  hexagons, predicate="within")`, the month of each date and `groupby([i, j, group,
-  month]).size()`. Each runs once untimed first (geoapp in full, geopandas on 10,000
-  points). The two tables are compared key by key. Speed-up = geopandas / geoapp; goal ≥ 5
-  with identical counts. The full `incident_cells.rebuild` (250, 500 and 1000 m; suppression
-  for the public 500 and 1000 m, k = 10) is timed afterwards for information, in a
-  transaction that is rolled back.
+  ST_Envelope(ST_Transform(boundary, UTM)))` with their (i, j). geoapp, timed:
+  `geoapp.analysis.hexgrid.count_by_cell(x, y, group, month, [500])`, the function the
+  rebuild counts with (cells by arithmetic). Anchor, timed: `gpd.sjoin(points, hexagons,
+  predicate="within")`, the month of each date and `groupby([i, j, group, month]).size()`.
+  Each runs once untimed first on 10,000 points. The two tables are compared key by key.
+  Speed-up = geopandas / geoapp; goal ≥ 5 with identical counts. The full
+  `incident_cells.rebuild` (binary COPY of the incidents out, projection, 250, 500 and
+  1000 m, suppression for the public 500 and 1000 m, k = 10) is timed afterwards for
+  information, in a transaction that is rolled back.
 """
 
 

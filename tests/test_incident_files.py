@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
@@ -425,6 +426,58 @@ def test_values_come_out_as_the_importer_parses_them():
     assert text(datetime(2024, 3, 1)) == "2024-03-01"
     assert text(datetime(2024, 3, 1, 9, 5)) == "2024-03-01T09:05"
     assert text(float("nan")) == ""
-    assert incident_files._coordinate("5 523 385,06") == 5523385.06
-    assert incident_files._coordinate("inf") is None
-    assert math.isclose(incident_files._coordinate(" 24,0316 "), 24.0316)
+    parsed = incident_files._numbers(np.array(["5 523 385,06", "inf", " 24,0316 ", "", "x"],
+                                              dtype=object))  # fmt: skip
+    assert parsed[0] == 5523385.06
+    assert np.isnan(parsed[1]) and np.isnan(parsed[3]) and np.isnan(parsed[4])
+    assert math.isclose(parsed[2], 24.0316)
+
+
+def test_the_fast_csv_path_reads_what_the_row_by_row_path_reads(tmp_path, monkeypatch):
+    # Title rows, a row of column numbers, blank lines, decimal commas, a quoted delimiter,
+    # ragged short rows and spaces around values: pandas' reader and the csv module agree.
+    body = (
+        "Звіт про зареєстровані правопорушення;;;;\n"
+        "\n"
+        "Дата;Стаття;Довгота;Широта;Номер\n"
+        "1;2;3;4;5\n"
+        "2024-03-01;185;30,2100;50,5450;A-1\n"
+        "\n"
+        ' 15.03.2024 ;"ст. 296; ч. 1";30.21;50.545;A-2\n'
+        ";;;;\n"
+        "2024-04-02;126-1;;;A-3\n"
+        "2024-04-03;115;x;50.5;A-4\n"
+        "2024-04-04;190\n"
+    )
+    path = tmp_path / "form.csv"
+    path.write_text(body, encoding="utf-8")
+    profile = incident_files.Profile(
+        name="ua", description="", location="lonlat",
+        columns={"date": ("Дата",), "article": ("Стаття",), "lon": ("Довгота",),
+                 "lat": ("Широта",), "ref": ("Номер",)},
+    )  # fmt: skip
+    slow_path = incident_files._rows_table
+    with monkeypatch.context() as patch:  # the fast path must not fall back here
+        patch.setattr(incident_files, "_rows_table", lambda *a, **k: pytest.fail("fell back"))
+        fast = incident_files.read_table(path, profile)
+    rows = list(incident_files._parse_csv(body, ";"))
+    slow = slow_path(path.name, rows, profile)
+    assert fast.records() == slow.records()
+    assert [r.line for r in fast.records()] == [5, 7, 9, 10, 11]
+    first, second, no_place, bad, short = fast.records()
+    assert (first.lon, first.lat, second.article, second.date) == (
+        30.21,
+        50.545,
+        "ст. 296; ч. 1",
+        "15.03.2024",
+    )
+    assert no_place.error == "no lon/lat" and bad.error == "unreadable lon/lat ('x', '50.5')"
+    assert short.error == "no lon/lat" and short.ref == ""
+
+
+def test_a_quoted_line_break_keeps_physical_line_numbers(tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text('date,article,lon,lat,ref\n2024-03-01,185,30.21,50.545,"A\n1"\n'
+                    "2024-03-02,185,30.21,50.545,A-2\n", encoding="utf-8")  # fmt: skip
+    first, second = read_records(path, load_profile("default"))
+    assert (first.line, first.ref, second.line) == (2, "A\n1", 4)

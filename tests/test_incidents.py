@@ -213,3 +213,38 @@ def test_rows_located_by_address_go_through_the_gazetteer(db_session, tmp_path):
     assert report.accepted == 2
     assert [n for n, _why in report.rejected] == [4, 5]
     assert all("not found in the gazetteer" in why for _n, why in report.rejected)
+
+
+def test_references_are_checked_per_statement(db_session, tmp_path):
+    """The triggers that replaced the foreign keys refuse what the keys refused."""
+    from psycopg.errors import ForeignKeyViolation
+    from sqlalchemy.exc import IntegrityError
+
+    cid, report = run(db_session, write(tmp_path / "one.csv",
+                                        [["2024-03-01", "185", *IN_BUCHA, "R-1"]]))  # fmt: skip
+    other = db_session.scalar(text("SELECT id FROM community WHERE slug = 'bolhrad'"))
+    category = db_session.scalar(text("SELECT category_id FROM incident WHERE batch_id = :b"),
+                                 {"b": report.batch_id})  # fmt: skip
+    insert = text(
+        "INSERT INTO incident (community_id, category_id, article, occurred_on, point, "
+        "ref_hash, batch_id) VALUES (:c, :cat, '185', '2024-03-01', "
+        "ST_SetSRID(ST_MakePoint(30.21, 50.545), 4326), :h, :b)"
+    )
+    bad = [
+        {"c": other, "cat": category, "h": "x1", "b": report.batch_id},  # batch of bucha
+        {"c": cid, "cat": category, "h": "x2", "b": 999_999},  # no such batch
+        {"c": cid, "cat": 999_999, "h": "x3", "b": report.batch_id},  # no such category
+    ]
+    for values in bad:
+        with pytest.raises(IntegrityError) as caught:
+            db_session.execute(insert, values)
+        assert isinstance(caught.value.orig, ForeignKeyViolation)
+        db_session.rollback()
+    with pytest.raises(IntegrityError):
+        db_session.execute(text("DELETE FROM category WHERE id = :c"), {"c": category})
+    db_session.rollback()
+    db_session.execute(text("DELETE FROM import_batch WHERE id = :b"), {"b": report.batch_id})
+    left = db_session.scalar(text("SELECT count(*) FROM incident WHERE batch_id = :b"),
+                             {"b": report.batch_id})  # fmt: skip
+    assert left == 0
+    db_session.rollback()

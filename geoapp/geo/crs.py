@@ -33,6 +33,21 @@ def looks_swapped(bounds: tuple[float, float, float, float]) -> bool:
     return not within_ukraine(bounds) and within_ukraine((miny, minx, maxy, maxx))
 
 
+def in_ukraine(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """`within_ukraine` for many points at once (NaN is outside)."""
+    return (
+        (LON_RANGE[0] <= lon)
+        & (lon <= LON_RANGE[1])
+        & (LAT_RANGE[0] <= lat)
+        & (lat <= LAT_RANGE[1])
+    )
+
+
+def swapped_points(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """`looks_swapped` for many points at once: in Ukraine only with lon and lat exchanged."""
+    return ~in_ukraine(lon, lat) & in_ukraine(lat, lon)
+
+
 def swap_xy(geoms: np.ndarray) -> np.ndarray:
     """Exchange x and y of every coordinate."""
     return shapely.transform(geoms, lambda c: c[:, ::-1].copy())

@@ -13,6 +13,7 @@ import secrets
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 from sqlalchemy import select, text
@@ -24,7 +25,7 @@ from geoapp.models.incident import ImportBatch
 from geoapp.models.user import Agency, Role
 from geoapp.services import accounts, incident_cells
 from geoapp.services.incident_groups import group_of_article, known_articles
-from geoapp.services.incidents import CellPolicy, ref_hash
+from geoapp.services.incidents import CellPolicy, copy_incidents, ref_hash
 
 DEMO_EMAIL = "demo.coordinator@geoapp.local"
 
@@ -87,15 +88,13 @@ def load_synthetic_incidents(
                         actor="demo")  # fmt: skip
     session.add(batch)
     session.flush()
-    conn = session.connection().connection.dbapi_connection
-    columns = "community_id, category_id, article, occurred_on, point, ref_hash, batch_id"
-    with conn.cursor() as cur, cur.copy(f"COPY incident ({columns}) FROM STDIN") as copy:
-        for k in range(n):
-            copy.write_row((community.id, groups[drawn.article[k]], drawn.article[k],
-                            drawn.occurred_on[k].item(), f"SRID=4326;POINT({lon[k]} {lat[k]})",
-                            ref_hash(secret, community.id, f"synthetic-{seed}-{k}"),
-                            batch.id))  # fmt: skip
-    session.execute(text("ANALYZE incident"))
+    rows = pd.DataFrame({
+        "category_id": [groups[a] for a in drawn.article], "article": drawn.article,
+        "occurred_on": drawn.occurred_on.astype("datetime64[D]").astype(str),
+        "lon": lon, "lat": lat,
+        "ref_hash": [ref_hash(secret, community.id, f"synthetic-{seed}-{k}") for k in range(n)],
+    })  # fmt: skip
+    copy_incidents(session, rows, community.id, batch.id)
     incident_cells.rebuild(session, community.id, policy.k, policy.public_sizes)
     session.commit()
     return n

@@ -2,8 +2,9 @@
 
 Why hexagons in the community's UTM zone rather than H3: the cells are exact metric
 sizes (250 m, 500 m, 1 km edge to edge is what an analyst asks for), PostGIS draws them
-with `ST_Hexagon` from two integers, and the cell of a point is arithmetic in SQL, so the
-whole community is counted in one pass without a spatial join (see bench/RESULTS.md).
+with `ST_Hexagon` from two integers, and the cell of a point is arithmetic
+(`geoapp.analysis.hexgrid`), so the whole community is counted in one numpy pass without a
+spatial join (see bench/RESULTS.md).
 
 Every count is kept exactly, for analysts.  For the sizes the public may see
 (`GEOAPP_PUBLIC_CELL_SIZES`) the same table carries the disclosure decision made by
@@ -18,17 +19,29 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
+from geoapp.analysis.hexgrid import count_by_cell
 from geoapp.analysis.suppression import protect
 from geoapp.config import CELL_SIZES
 
 SIZES = CELL_SIZES
+# The incidents a rebuild counts, as a binary COPY: float8 lon, float8 lat, int4 category,
+# date (int4 days since 2000-01-01); all NOT NULL, so every tuple has the same 42 bytes.
+POINTS_COPY = ("COPY (SELECT ST_X(point), ST_Y(point), category_id, occurred_on FROM incident "
+               "WHERE community_id = %s) TO STDOUT (FORMAT binary)")  # fmt: skip
+COPY_HEADER = 19
+COPY_TUPLE = np.dtype([("fields", ">i2"), ("_l1", ">i4"), ("lon", ">f8"), ("_l2", ">i4"),
+                       ("lat", ">f8"), ("_l3", ">i4"), ("category", ">i4"), ("_l4", ">i4"),
+                       ("day", ">i4")])  # fmt: skip
+PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 PERIODS = ("year", "quarter", "month")
 QUARTERS = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
 # Months 0-11 are the base; 12-15 are the quarters, 16 the year.
@@ -130,24 +143,54 @@ def _year_frame(part: np.ndarray, k: int, public: bool) -> pd.DataFrame:
     })  # fmt: skip
 
 
+def _incident_points(session: Session, community_id: int) -> BinaryPoints:
+    """The community's incidents as arrays, fetched by one binary COPY.
+
+    Four fixed-width, non-null columns make every binary tuple 42 bytes, so numpy reads
+    the whole stream as one structured array: no Python object per incident.
+    """
+    conn = session.connection().connection.dbapi_connection
+    assert conn is not None
+    with conn.cursor() as cur, cur.copy(POINTS_COPY, (community_id,)) as copy:
+        raw = b"".join(bytes(chunk) for chunk in copy)
+    body = raw[COPY_HEADER:-2]  # 19-byte signature and flags; 2-byte trailer
+    rows = np.frombuffer(body, dtype=COPY_TUPLE) if body else np.zeros(0, dtype=COPY_TUPLE)
+    days = rows["day"].astype(np.int64) + PG_EPOCH_DAYS
+    return BinaryPoints(
+        lon=rows["lon"].astype(np.float64),
+        lat=rows["lat"].astype(np.float64),
+        category=rows["category"].astype(np.int64),
+        month=days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64),
+    )
+
+
+@dataclass(frozen=True)
+class BinaryPoints:
+    """A community's incidents: lon/lat, category id, month (months since 1970-01)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    category: np.ndarray
+    month: np.ndarray
+
+
 def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[int]) -> int:
     """Recount the community's cells from its incidents; return the number of rows written.
 
     Runs inside the caller's transaction (an import calls it before committing), so
-    the published counts and the incidents never disagree.  The counting query gets
-    memory for a hash aggregate and no JIT (its cost estimate would compile it for
-    nothing); the rows go back by one CSV COPY.
+    the published counts and the incidents never disagree.  The incidents come out by a
+    binary COPY, are projected with PROJ (as PostGIS would) and counted in numpy
+    (`geoapp.analysis.hexgrid`); the rows go back by one CSV COPY.
     """
     public = set(public_sizes)
-    session.execute(text("SET LOCAL jit = off"))
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
-    rows = session.execute(
-        sql.load("incident_cell_counts"), {"community_id": community_id, "sizes": list(SIZES)}
-    ).all()
     session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
-    if not rows:
+    points = _incident_points(session, community_id)
+    if not len(points.lon):
         return 0
-    data = np.array([tuple(row) for row in rows], dtype=np.int64)  # Row objects convert slowly
+    srid = session.execute(text("SELECT metric_srid FROM community WHERE id = :c"),
+                           {"c": community_id}).scalar_one()  # fmt: skip
+    x, y = _to_metric(int(srid)).transform(points.lon, points.lat)
+    data = count_by_cell(np.asarray(x), np.asarray(y), points.category, points.month, list(SIZES))
     frames = []
     for size in SIZES:
         of_size = data[data[:, 0] == size]
@@ -167,6 +210,11 @@ def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[
         copy.write(buffer.getvalue())
     session.execute(text("ANALYZE incident_cell"))
     return len(table)
+
+
+@lru_cache(maxsize=16)
+def _to_metric(srid: int) -> Transformer:
+    return Transformer.from_crs(4326, srid, always_xy=True)
 
 
 @dataclass(frozen=True)

@@ -13,22 +13,24 @@ import csv
 import hashlib
 import hmac
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-from tqdm import tqdm
 
-from geoapp import sql
-from geoapp.geo.crs import looks_swapped
+from geoapp.geo.crs import swapped_points
+from geoapp.geo.zorder import zorder
 from geoapp.models.incident import ImportBatch
 from geoapp.services import audit, incident_cells
 from geoapp.services.geocode import geocode
-from geoapp.services.incident_files import FileRejected, load_profile, read_records
+from geoapp.services.incident_files import FileRejected, Table, load_profile, read_table
 from geoapp.services.incident_groups import group_of_article, known_articles, normalise_article
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
@@ -36,6 +38,8 @@ DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%dT%H:%M", "%Y-%m-%d 
 # A geocoded address is used only when the gazetteer is this sure (an exact house, or a
 # house placed between its neighbours); a street alone is too vague for a crime statistic.
 MIN_ADDRESS_SCORE = 0.8
+ANALYZE_AFTER = 10_000  # rows: a batch this large changes the planner's picture of the table
+IMPORT_LOCK = 7_001  # advisory lock class: imports into one community take turns
 
 
 @dataclass(frozen=True)
@@ -103,14 +107,110 @@ def ref_hash(secret: str, community_id: int, ref: str) -> str:
     return hmac.digest(secret.encode(), message, "sha256").hex()
 
 
-def _locate_address(
-    session: Session, address: str, community_id: int
-) -> tuple[float | None, float | None]:
-    """A house address through the community's gazetteer, or (None, None) when unsure."""
-    found = geocode(session, address, community_id, limit=1)
-    if found and found[0].score >= MIN_ADDRESS_SCORE:
-        return found[0].lon, found[0].lat
-    return None, None
+def _locate_addresses(session: Session, table: Table, community_id: int) -> None:
+    """Fill lon/lat of rows located by address, through the community's gazetteer.
+
+    Only a house the gazetteer is sure of (MIN_ADDRESS_SCORE) is used; each distinct
+    address is looked up once.
+    """
+    if table.address is None:
+        return
+    found: dict[str, tuple[float, float]] = {}
+    for k in np.flatnonzero(pd.isna(table.error) & np.isnan(table.lon)):
+        address = str(table.address[k])
+        if address not in found:
+            hits = geocode(session, address, community_id, limit=1)
+            ok = hits and hits[0].score >= MIN_ADDRESS_SCORE
+            found[address] = (hits[0].lon, hits[0].lat) if ok else (np.nan, np.nan)
+        table.lon[k], table.lat[k] = found[address]
+
+
+def _parsed(values: np.ndarray, parse: Callable[[str], Any]) -> np.ndarray:
+    """`parse` applied to each distinct value once, spread back over the rows.
+
+    Exports repeat a few hundred dates and articles a million times.
+    """
+    codes, uniques = pd.factorize(values)
+    return np.array([parse(str(u)) for u in uniques] + [None], dtype=object)[codes]
+
+
+def _reasons(table: Table, occurred: np.ndarray, articles: np.ndarray) -> np.ndarray:
+    """Why each row cannot be imported (None where it can), first reason only.
+
+    The order is the one the analyst fixes a file in: unreadable cells, then date,
+    article, location, reference, and a reference repeated within the file.
+    """
+    why = table.error.copy()
+
+    def reject(mask: np.ndarray, reason: Callable[[int], str]) -> None:
+        for k in np.flatnonzero(mask & pd.isna(why)):
+            why[k] = reason(k)
+
+    reject(pd.isna(occurred), lambda k: f"date '{table.date[k]}' not understood "
+           "(or in the future / before 2000)")  # fmt: skip
+    reject(pd.isna(articles), lambda k: f"'{table.article[k]}' is no article of the Criminal Code")
+    address = table.address
+    reject(np.isnan(table.lon) | np.isnan(table.lat),
+           lambda k: f"address '{address[k]}' not found in the gazetteer"
+           if address is not None and address[k] else "missing or unreadable location")  # fmt: skip
+    reject(swapped_points(table.lon, table.lat), lambda k: "lon and lat look swapped")
+    reject(table.ref == "", lambda k: "no source reference")
+    valid = np.flatnonzero(pd.isna(why))
+    refs = pd.Series(table.line[valid], index=table.ref[valid])
+    repeated = refs.index.duplicated()
+    first = refs[~repeated]
+    for k, ref in zip(valid[repeated], refs.index[repeated], strict=True):
+        why[k] = f"the same reference as row {first[ref]}"
+    return why
+
+
+def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batch_id: int) -> int:
+    """Write incidents by one COPY, in Z-order; return how many.
+
+    `rows` has columns category_id, article, occurred_on, lon, lat, ref_hash.  Z-order
+    keeps the BRIN point index selective; the references are checked by the table's
+    statement trigger, once for the whole COPY.
+    """
+    order = zorder(rows["lon"].to_numpy(), rows["lat"].to_numpy())
+    rows = rows.iloc[order]
+    points = shapely.points(rows["lon"].to_numpy(), rows["lat"].to_numpy())
+    out = pd.DataFrame({
+        "community_id": community_id, "category_id": rows["category_id"].to_numpy(),
+        "article": rows["article"].to_numpy(), "occurred_on": rows["occurred_on"].to_numpy(),
+        "point": shapely.to_wkb(shapely.set_srid(points, 4326), hex=True, include_srid=True),
+        "ref_hash": rows["ref_hash"].to_numpy(), "batch_id": batch_id,
+    })  # fmt: skip
+    buffer = io.StringIO()
+    out.to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
+    conn = session.connection().connection.dbapi_connection
+    assert conn is not None
+    columns = ", ".join(out.columns)
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY incident ({columns}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        copy.write(buffer.getvalue())
+    if len(out) >= ANALYZE_AFTER:
+        session.execute(text("ANALYZE incident"))
+    return len(out)
+
+
+def _existing_hashes(session: Session, community_id: int) -> set[str]:
+    """The reference hashes the community already has (for "already imported")."""
+    rows = session.execute(text("SELECT ref_hash FROM incident WHERE community_id = :c"),
+                           {"c": community_id})  # fmt: skip
+    return set(rows.scalars())
+
+
+def _inside(session: Session, community_id: int, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Which points lie in the community (its boundary included); none without a boundary."""
+    wkb = session.execute(text("SELECT ST_AsBinary(geom) FROM community WHERE id = :c"),
+                          {"c": community_id}).scalar()  # fmt: skip
+    if wkb is None:
+        return np.zeros(len(lon), dtype=bool)
+    area = shapely.from_wkb(bytes(wkb))
+    shapely.prepare(area)
+    return shapely.intersects_xy(area, lon, lat)
 
 
 def import_file(
@@ -128,90 +228,59 @@ def import_file(
 
     The file is read through a profile (`data/incident_profiles/`): CSV, XLSX, GeoJSON
     or GeoPackage; located by lon/lat, UCS-2000 coordinates, an address (through the
-    community's gazetteer) or the file's point geometry.
+    community's gazetteer) or the file's point geometry.  Every check runs on whole
+    columns (a million-row export takes seconds, see bench/); imports into one community
+    take turns (an advisory lock), so two files cannot both add the same reference.
     """
     path = Path(path)
     report = ImportReport(file_name=path.name)
     try:
-        records = read_records(path, load_profile(profile))
+        table = read_table(path, load_profile(profile))
     except FileRejected as exc:
         raise IncidentFileError(str(exc), report) from exc
+    if not len(table):
+        raise IncidentFileError(f"{path.name}: no rows", report)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     known = known_articles(data_dir)
-    staged, seen = [], {}
-    groups: dict[str, int | None] = {}
-    articles: dict[str, str | None] = {}
-    dates: dict[str, date | None] = {}
-    for record in tqdm(records, unit="row", disable=len(records) < 20_000 or None):
-        line = record.line
-        # Exports repeat a few hundred dates and articles a million times: parse each once.
-        if record.date not in dates:
-            dates[record.date] = _parse_date(record.date)
-        occurred = dates[record.date]
-        if record.article not in articles:
-            articles[record.article] = normalise_article(record.article, known)
-        article = articles[record.article]
-        lon, lat = record.lon, record.lat
-        if record.error is None and lon is None and record.address:
-            lon, lat = _locate_address(session, record.address, community_id)
-        ref = record.ref.strip()
-        why = None
-        if record.error:
-            why = record.error
-        elif occurred is None:
-            why = f"date '{record.date}' not understood (or in the future / before 2000)"
-        elif article is None:
-            why = f"'{record.article}' is no article of the Criminal Code"
-        elif lon is None or lat is None:
-            why = (f"address '{record.address}' not found in the gazetteer" if record.address
-                   else "missing or unreadable location")  # fmt: skip
-        elif looks_swapped((lon, lat, lon, lat)):
-            why = "lon and lat look swapped"
-        elif not ref:
-            why = "no source reference"
-        elif ref in seen:
-            why = f"the same reference as row {seen[ref]}"
-        if why:
-            report.rejected.append((line, why))
-            continue
-        seen[ref] = line
-        if article not in groups:
-            groups[article] = group_of_article(session, article, known[article])
-        category = groups[article]
-        staged.append((line, category, article, occurred, lon, lat,
-                       ref_hash(secret, community_id, ref)))  # fmt: skip
-    if not records:
-        raise IncidentFileError(f"{path.name}: no rows", report)
     try:
-        session.execute(text("DROP TABLE IF EXISTS incident_stage"))
-        session.execute(text(
-            "CREATE TEMP TABLE incident_stage (line integer, category_id integer, article text, "
-            "occurred_on date, lon float8, lat float8, ref_hash text)"))  # fmt: skip
-        conn = session.connection().connection.dbapi_connection
-        with conn.cursor() as cur, cur.copy("COPY incident_stage FROM STDIN") as copy:
-            for item in staged:
-                copy.write_row(item)
-        for line, reason in session.execute(sql.load("incident_stage_checks"),
-                                            {"community_id": community_id}):  # fmt: skip
-            report.rejected.append((line, reason))
-        report.rejected.sort()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key, :c)"),
+                        {"key": IMPORT_LOCK, "c": community_id})  # fmt: skip
+        _locate_addresses(session, table, community_id)
+        occurred = _parsed(table.date, _parse_date)
+        articles = _parsed(table.article, lambda a: normalise_article(a, known))
+        why = _reasons(table, occurred, articles)
+        valid = np.flatnonzero(pd.isna(why))
+        hashes = np.array([ref_hash(secret, community_id, r) for r in table.ref[valid]],
+                          dtype=object)  # fmt: skip
+        outside = ~_inside(session, community_id, table.lon[valid], table.lat[valid])
+        why[valid[outside]] = "outside the community"
+        existing = _existing_hashes(session, community_id)
+        if existing:
+            again = np.fromiter((h in existing for h in hashes), dtype=bool, count=len(hashes))
+            why[valid[again & ~outside]] = "already imported"
+        keep = pd.isna(why[valid])
+        report.rejected = [(int(table.line[k]), str(why[k])) for k in np.flatnonzero(~pd.isna(why))]
         if strict and report.rejected:
             raise IncidentFileError(
                 f"{path.name}: {len(report.rejected)} rows cannot be imported; with --strict "
                 "nothing was imported", report)  # fmt: skip
-        errors = [list(r) for r in report.rejected[:1000]]
         batch = ImportBatch(community_id=community_id, file_name=path.name,
                             sha256=digest, profile=profile,
-                            accepted=0, rejected=len(report.rejected), errors=errors,
+                            accepted=0, rejected=len(report.rejected),
+                            errors=[list(r) for r in report.rejected[:1000]],
                             actor=actor)  # fmt: skip
         session.add(batch)
         session.flush()
-        result = session.execute(sql.load("incident_insert"), {
-            "community_id": community_id, "batch_id": batch.id,
-            "rejected": [line for line, _ in report.rejected]})  # fmt: skip
-        report.accepted = batch.accepted = result.rowcount
+        chosen = valid[keep]
+        article_of = articles[chosen]
+        groups = {a: group_of_article(session, a, known[a]) for a in set(article_of)}
+        rows = pd.DataFrame({
+            "category_id": [groups[a] for a in article_of], "article": article_of,
+            "occurred_on": occurred[chosen], "lon": table.lon[chosen],
+            "lat": table.lat[chosen], "ref_hash": hashes[keep],
+        })  # fmt: skip
+        report.accepted = batch.accepted = copy_incidents(session, rows, community_id, batch.id)
         report.batch_id = batch.id
-        session.execute(text("DROP TABLE incident_stage"))
         policy = cells or CellPolicy()
         incident_cells.rebuild(session, community_id, policy.k, policy.public_sizes)
         audit.record(session, "incidents.import", actor, community_id=community_id,
