@@ -17,6 +17,7 @@ from bench import (
     bench_cells,
     bench_concerns,
     bench_geocode,
+    bench_hotspots,
     bench_incidents,
 )
 from bench.common import Outcome, append_results, environment, format_section, log
@@ -28,6 +29,7 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     bench_concerns.NAME: lambda _args: bench_concerns.run(),
     bench_incidents.NAME: lambda args: bench_incidents.run(rows=args.rows),
     bench_cells.NAME: lambda args: bench_cells.run(rows=args.rows),
+    bench_hotspots.NAME: lambda _args: bench_hotspots.run(),
 }
 
 
