@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import shapely
 
 SQRT3 = float(np.sqrt(3.0))
 DENSE_LIMIT = 50_000_000  # bins: below this the counts are one np.bincount
@@ -68,3 +69,35 @@ def count_by_cell(
     if not out:
         return np.zeros((0, 7), dtype=np.int64)
     return np.concatenate(out)
+
+
+def hex_centres(i: np.ndarray, j: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """The centre of cell (i, j): `ST_Hexagon`'s layout (odd columns half a cell higher)."""
+    return 1.5 * size * i, SQRT3 * size * (j + 0.5 * (i & 1))
+
+
+def hex_rings(i: np.ndarray, j: np.ndarray, size: float) -> np.ndarray:
+    """Each cell's outline as an (n, 7, 2) array of closed rings, anticlockwise."""
+    cx, cy = hex_centres(i, j, size)
+    angles = np.deg2rad(np.arange(0, 420, 60))  # 0..360: six corners and the first again
+    xs = cx[:, None] + size * np.cos(angles)[None, :]
+    ys = cy[:, None] + size * np.sin(angles)[None, :]
+    return np.stack([xs, ys], axis=-1)
+
+
+def covering_cells(area: shapely.Geometry, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """The (i, j) of every cell that touches `area` (metric CRS): the study area.
+
+    A hot spot statistic needs the cells where nothing happened as much as the busy
+    ones; this is the full set over a community, empty cells included.
+    """
+    minx, miny, maxx, maxy = area.bounds
+    i_range = np.arange(int(np.floor(minx / (1.5 * size))) - 1,
+                        int(np.ceil(maxx / (1.5 * size))) + 2)  # fmt: skip
+    j_range = np.arange(int(np.floor(miny / (SQRT3 * size))) - 1,
+                        int(np.ceil(maxy / (SQRT3 * size))) + 2)  # fmt: skip
+    i, j = (a.ravel() for a in np.meshgrid(i_range, j_range, indexing="ij"))
+    polygons = shapely.polygons(hex_rings(i, j, size))
+    shapely.prepare(area)
+    keep = shapely.intersects(area, polygons)
+    return i[keep], j[keep]

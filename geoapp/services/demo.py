@@ -25,7 +25,7 @@ from geoapp.models.incident import ImportBatch
 from geoapp.models.user import Agency, Role
 from geoapp.services import accounts, incident_cells
 from geoapp.services.incident_groups import group_of_article, known_articles
-from geoapp.services.incidents import CellPolicy, copy_incidents, ref_hash
+from geoapp.services.incidents import CellPolicy, copy_incidents, ref_hashes
 
 DEMO_EMAIL = "demo.coordinator@geoapp.local"
 
@@ -92,7 +92,7 @@ def load_synthetic_incidents(
         "category_id": [groups[a] for a in drawn.article], "article": drawn.article,
         "occurred_on": drawn.occurred_on.astype("datetime64[D]").astype(str),
         "lon": lon, "lat": lat,
-        "ref_hash": [ref_hash(secret, community.id, f"synthetic-{seed}-{k}") for k in range(n)],
+        "ref_hash": ref_hashes(secret, community.id, (f"synthetic-{seed}-{k}" for k in range(n))),
     })  # fmt: skip
     copy_incidents(session, rows, community.id, batch.id)
     incident_cells.rebuild(session, community.id, policy.k, policy.public_sizes)

@@ -9,11 +9,13 @@ cannot be recovered from the database.
 
 from __future__ import annotations
 
+import binascii
 import csv
 import hashlib
 import hmac
 import io
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -40,6 +42,9 @@ DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%dT%H:%M", "%Y-%m-%d 
 MIN_ADDRESS_SCORE = 0.8
 ANALYZE_AFTER = 10_000  # rows: a batch this large changes the planner's picture of the table
 IMPORT_LOCK = 7_001  # advisory lock class: imports into one community take turns
+EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
+                       ("y", "<f8")])  # fmt: skip
+_SAFE_TEXT = re.compile(r"^[0-9A-Za-z.-]+$")
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,17 @@ def ref_hash(secret: str, community_id: int, ref: str) -> str:
     return hmac.digest(secret.encode(), message, "sha256").hex()
 
 
+def ref_hashes(secret: str, community_id: int, refs: Iterable[str]) -> list[str]:
+    """`ref_hash` of many references: the key and the community prefix are absorbed once."""
+    base = hmac.new(secret.encode(), f"{community_id}:".encode(), "sha256")
+    out = []
+    for ref in refs:
+        h = base.copy()
+        h.update(ref.strip().encode())
+        out.append(h.hexdigest())
+    return out
+
+
 def _locate_addresses(session: Session, table: Table, community_id: int) -> None:
     """Fill lon/lat of rows located by address, through the community's gazetteer.
 
@@ -169,30 +185,44 @@ def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batc
 
     `rows` has columns category_id, article, occurred_on, lon, lat, ref_hash.  Z-order
     keeps the BRIN point index selective; the references are checked by the table's
-    statement trigger, once for the whole COPY.
+    statement trigger, once for the whole COPY.  The text is built here rather than by
+    pandas' CSV writer, and the points as EWKB by numpy rather than shapely: for a million
+    rows that is under a second instead of eight (bench/).
     """
     order = zorder(rows["lon"].to_numpy(), rows["lat"].to_numpy())
     rows = rows.iloc[order]
-    points = shapely.points(rows["lon"].to_numpy(), rows["lat"].to_numpy())
-    out = pd.DataFrame({
-        "community_id": community_id, "category_id": rows["category_id"].to_numpy(),
-        "article": rows["article"].to_numpy(), "occurred_on": rows["occurred_on"].to_numpy(),
-        "point": shapely.to_wkb(shapely.set_srid(points, 4326), hex=True, include_srid=True),
-        "ref_hash": rows["ref_hash"].to_numpy(), "batch_id": batch_id,
-    })  # fmt: skip
-    buffer = io.StringIO()
-    out.to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
+    articles = set(rows["article"])
+    if any(not _SAFE_TEXT.match(a) for a in articles):  # normalised codes: never escaped
+        raise ValueError(f"unexpected article codes {sorted(articles)[:5]}")
+    points = ewkb_hex(rows["lon"].to_numpy(), rows["lat"].to_numpy())
+    body = "".join([
+        f"{community_id}\t{category}\t{article}\t{day}\t{point}\t{digest}\t{batch_id}\n"
+        for category, article, day, point, digest in zip(
+            rows["category_id"].tolist(), rows["article"].tolist(),
+            map(str, rows["occurred_on"].tolist()), points, rows["ref_hash"].tolist(),
+            strict=True)
+    ])  # fmt: skip
     conn = session.connection().connection.dbapi_connection
     assert conn is not None
-    columns = ", ".join(out.columns)
-    with (
-        conn.cursor() as cur,
-        cur.copy(f"COPY incident ({columns}) FROM STDIN (FORMAT csv)") as copy,
-    ):
-        copy.write(buffer.getvalue())
-    if len(out) >= ANALYZE_AFTER:
+    columns = "community_id, category_id, article, occurred_on, point, ref_hash, batch_id"
+    with conn.cursor() as cur, cur.copy(f"COPY incident ({columns}) FROM STDIN") as copy:
+        copy.write(body)
+    if len(rows) >= ANALYZE_AFTER:
         session.execute(text("ANALYZE incident"))
-    return len(out)
+    return len(rows)
+
+
+def ewkb_hex(lon: np.ndarray, lat: np.ndarray) -> list[str]:
+    """Points as hex EWKB with SRID 4326, as PostGIS reads them.
+
+    Built as one numpy buffer of little-endian 25-byte point records, then cut up.
+    """
+    record = np.zeros(len(lon), dtype=EWKB_POINT)
+    record["order"], record["type"], record["srid"] = 1, 0x20000001, 4326
+    record["x"], record["y"] = lon, lat
+    hexed = binascii.hexlify(record.tobytes()).decode()
+    width = 2 * EWKB_POINT.itemsize
+    return [hexed[k : k + width] for k in range(0, len(hexed), width)]
 
 
 def _existing_hashes(session: Session, community_id: int) -> set[str]:
@@ -250,8 +280,7 @@ def import_file(
         articles = _parsed(table.article, lambda a: normalise_article(a, known))
         why = _reasons(table, occurred, articles)
         valid = np.flatnonzero(pd.isna(why))
-        hashes = np.array([ref_hash(secret, community_id, r) for r in table.ref[valid]],
-                          dtype=object)  # fmt: skip
+        hashes = np.array(ref_hashes(secret, community_id, table.ref[valid]), dtype=object)
         outside = ~_inside(session, community_id, table.lon[valid], table.lat[valid])
         why[valid[outside]] = "outside the community"
         existing = _existing_hashes(session, community_id)
