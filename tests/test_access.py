@@ -27,6 +27,7 @@ SAMPLE_QUERY = {
     "api.geocode_address": "?q=Вокзальна%2046&community=bucha",
     "api.geocode_reverse": "?lon=30.22&lat=50.55",
     "api.concerns_nearby": "?category=vandalism&lon=30.21&lat=50.545",
+    "analysis.series": "?i=403&j=6469",  # the 500 m cell at Bucha station
 }
 PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purpose
 

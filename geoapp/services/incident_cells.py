@@ -176,9 +176,9 @@ def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[
     """Recount the community's cells from its incidents; return the number of rows written.
 
     Runs inside the caller's transaction (an import calls it before committing), so
-    the published counts and the incidents never disagree.  The incidents come out by a
-    binary COPY, are projected with PROJ (as PostGIS would) and counted in numpy
-    (`geoapp.analysis.hexgrid`); the rows go back by one CSV COPY.
+    the published counts and the incidents never disagree.  The incidents come out as
+    one packed bytea (`incident_points`), are projected with PROJ (as PostGIS would) and
+    counted in numpy (`geoapp.analysis.hexgrid`); the rows go back by one CSV COPY.
     """
     public = set(public_sizes)
     session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})

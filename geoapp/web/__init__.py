@@ -8,7 +8,18 @@ from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from geoapp.web import api, auth, incidents_staff, moderation, public, report, security, staff
+from geoapp.web import (
+    analysis_staff,
+    api,
+    auth,
+    hotspot_layers,
+    incidents_staff,
+    moderation,
+    public,
+    report,
+    security,
+    staff,
+)
 from geoapp.web.problems import problem
 
 
@@ -26,6 +37,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(incidents_staff.bp)
+    app.register_blueprint(analysis_staff.bp)
+    hotspot_layers.init_app(app)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
 
     @app.context_processor

@@ -20,7 +20,7 @@ from geoapp.services.communities import (
 from geoapp.services.concerns import ConcernInvalid, Report, nearby, report_concern, support
 from geoapp.services.geocode import geocode, reverse
 from geoapp.services.locate import locate
-from geoapp.web import incident_layers
+from geoapp.web import hotspot_layers, incident_layers
 from geoapp.web.access import BadTokenError, layer_audience
 from geoapp.web.concern_messages import message
 from geoapp.web.problems import problem
@@ -247,6 +247,8 @@ def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
         return incident_layers.cells_geojson(spec, community, audience)
     if spec.source == "incidents":
         return incident_layers.points_geojson(spec, community, audience)
+    if spec.source in ("hotspots", "emerging_hotspots", "concern_gaps"):
+        return hotspot_layers.layer_geojson(spec, community, audience)
     found = summary_by_slug(sess, slug)
     assert found is not None
     if spec.source == "concerns":

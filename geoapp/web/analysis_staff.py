@@ -1,0 +1,86 @@
+"""The analysis page for a community's analysts: hot spots, their trend, concern gaps.
+
+The map asks the layer API (with the analyst's cookie) for `hotspots`; a click on a
+cell asks `series.json` for that cell's monthly counts, drawn as a small chart.  The
+paragraph under the map is `hotspot_summary`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
+from flask_babel import gettext as _
+
+from geoapp import db
+from geoapp.i18n import current_language, localized
+from geoapp.models.user import Role
+from geoapp.services import incident_cells
+from geoapp.services.communities import summary_by_slug
+from geoapp.web import hotspot_layers
+from geoapp.web.access import community_role
+from geoapp.web.hotspot_summary import summary, trend_names
+from geoapp.web.maps import community_map
+from geoapp.web.problems import problem
+from geoapp.web.public import map_basics
+
+bp = Blueprint("analysis", __name__, url_prefix="/staff/c/<slug>/analysis")
+
+
+@bp.get("/")
+@community_role(Role.ANALYST)
+def page(slug: str) -> tuple[str, int]:
+    """Parameters, the hot spot map with its legend, the summary and the trend chart."""
+    try:
+        params, result = hotspot_layers.analysis(g.community)
+        error = None
+    except hotspot_layers.ParameterError as exc:
+        params, result, error = None, None, str(exc)
+    sess = db.session()
+    found = summary_by_slug(sess, slug)
+    assert found is not None
+    spec, feature, labels = map_basics(found)
+    rendered = community_map(found, feature, spec, current_language(), labels)
+    groups = incident_cells.groups_present(sess, g.community.id)
+    chosen = params.groups if params else ()
+    names = {code: localized(uk, en) for code, uk, en in groups}
+    group_label = ", ".join(names.get(c, c) for c in chosen) or _all_groups()
+    layers = current_app.extensions["geoapp.layers"]
+    status = 400 if error else 200
+    return render_template(
+        "staff/analysis.html", community=g.community, map=rendered, params=params,
+        groups=groups, chosen=chosen, error=error, sizes=hotspot_layers.SIZES,
+        lines=summary(result, params.query, group_label) if params else [],
+        spec=layers["hotspots"], trends=trend_names(),
+        layer_url=url_for("api.layer_geojson", slug=slug, layer="hotspots"),
+        series_url=url_for("analysis.series", slug=slug),
+        args=request.args,
+    ), status  # fmt: skip
+
+
+def _all_groups() -> str:
+    return _("all groups")
+
+
+@bp.get("/series.json")
+@community_role(Role.ANALYST)
+def series(slug: str) -> Response | tuple[Response, int]:
+    """One cell's monthly counts for the chart: `i`, `j` and the page's parameters."""
+    i, j = request.args.get("i", type=int), request.args.get("j", type=int)
+    if i is None or j is None:
+        return problem(400, "Bad Request", "i and j (the cell) are required integers")
+    try:
+        _params, result = hotspot_layers.analysis(g.community)
+    except hotspot_layers.ParameterError as exc:
+        return problem(400, "Bad Request", str(exc))
+    if result is None:
+        return problem(404, "Not Found", "no analysis for this community")
+    hit = [k for k in range(len(result.i)) if result.i[k] == i and result.j[k] == j]
+    if not hit:
+        return problem(404, "Not Found", f"no cell ({i}, {j}) in this analysis")
+    k = hit[0]
+    label = str(result.trend[k])
+    return jsonify({
+        "months": [str(m) for m in result.months],
+        "counts": [int(c) for c in result.by_step[k]],
+        "gi_bin": int(result.gi_bin[k]), "gi_z": round(float(result.gi_z[k]), 3),
+        "trend": label or None, "trend_name": trend_names().get(label),
+    })  # fmt: skip

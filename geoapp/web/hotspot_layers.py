@@ -1,0 +1,142 @@
+"""The hot spot layers over HTTP: read the parameters, run (or fetch) the analysis, shape it.
+
+`hotspots` and `emerging_hotspots` answer staff with z-scores and partners with classes
+only; `concern_gaps` answers analysts.  Parameters: `from`, `to` (ISO dates, both
+included; default the twelve months up to the latest incident), `group` (one or more
+incident group codes, comma-separated; default all) and `size` (cell edge in metres).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import redis
+from flask import Flask, Response, current_app, request
+
+from geoapp import db, privacy
+from geoapp.layers import LayerSpec
+from geoapp.models.community import Community
+from geoapp.services import hotspots, incident_cells
+from geoapp.services.hotspots import HotspotQuery, Hotspots, MemoryCache
+from geoapp.web.problems import problem
+
+SIZES = (250, 500, 1000)
+DEFAULT_SIZE = 500
+MAX_DAYS = 366 * 5
+
+
+class ParameterError(ValueError):
+    """A query parameter is wrong; the message says which and how to write it."""
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """The analysis a request asks for, and the group codes as the caller wrote them."""
+
+    query: HotspotQuery
+    groups: tuple[str, ...]
+
+
+def init_app(app: Flask) -> None:
+    """The result cache: Redis when REDIS_URL is set (shared by all workers), else memory."""
+    url = app.config.get("REDIS_URL")
+    app.extensions["geoapp.cache"] = redis.Redis.from_url(url) if url else MemoryCache()
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ParameterError(f"'{name}' must be a date written YYYY-MM-DD, not '{raw}'") from exc
+
+
+def parameters(found: Community) -> Parameters:
+    """Read from, to, group and size; defaults: the last twelve months with data, 500 m."""
+    sess = db.session()
+    end = _date("to") or hotspots.latest_day(sess, found.id) or date.today()
+    start = _date("from") or date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
+    if start > end:
+        raise ParameterError("'from' must not be after 'to'")
+    if (end - start).days > MAX_DAYS:
+        raise ParameterError(f"the period may span at most {MAX_DAYS} days")
+    written = ",".join(request.args.getlist("group"))  # group=a,b or group=a&group=b
+    codes = tuple(dict.fromkeys(c.strip() for c in written.split(",") if c.strip()))
+    known = incident_cells.group_ids(sess)
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ParameterError(f"no incident group {', '.join(repr(c) for c in unknown)}")
+    size = request.args.get("size", str(DEFAULT_SIZE))
+    if not size.isdigit() or int(size) not in SIZES:
+        raise ParameterError(f"size must be one of {', '.join(map(str, SIZES))} (metres)")
+    query = HotspotQuery(found.id, start, end, tuple(sorted(known[c] for c in codes)), int(size))
+    return Parameters(query, codes)
+
+
+def analysis(found: Community) -> tuple[Parameters, Hotspots | None]:
+    """The parameters of this request and their (cached) result."""
+    params = parameters(found)
+    cache = current_app.extensions["geoapp.cache"]
+    return params, hotspots.analyse(db.session(), params.query, cache)
+
+
+def layer_geojson(spec: LayerSpec, found: Community, audience: str) -> Response | tuple:
+    """One of the three hot spot layers for the request's parameters."""
+    try:
+        params, result = analysis(found)
+    except ParameterError as exc:
+        return problem(400, "Bad Request", str(exc))
+    rows: list[tuple[dict[str, Any], str]] = []
+    if result is not None:
+        rows = _rows(spec.source, result, audience)
+    query = params.query
+    body = privacy.feature_collection(
+        spec, rows, community=found.slug,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        period={"from": query.start.isoformat(), "to": query.end.isoformat()},
+        group=",".join(params.groups) or "all",
+        aggregation_unit=f"hexagon, {query.size_m} m edge, EPSG:{found.metric_srid}",
+        cell_size_m=query.size_m, classes_only=audience == "partner",
+        statistic="Getis-Ord Gi* (normal approximation), FDR-corrected classes",
+        distance_band_m=None if result is None else round(result.band_m),
+    )  # fmt: skip
+    response = current_app.json.response(body)
+    response.mimetype = "application/geo+json"
+    return response
+
+
+def _rows(source: str, result: Hotspots, audience: str) -> list[tuple[dict[str, Any], str]]:
+    """Features per cell; partners get classes only, counts only analysts."""
+    staff = audience in ("staff", "analyst")
+    exact = audience == "analyst"
+    if source == "hotspots":
+        keep = np.ones(len(result.i), dtype=bool)
+    elif source == "emerging_hotspots":
+        keep = result.trend != ""
+    else:
+        keep = result.gap != ""
+    rings = result.rings_wgs84()
+    out = []
+    for k in np.flatnonzero(keep).tolist():
+        props = {
+            "gi_bin": int(result.gi_bin[k]),
+            "gi_z": round(float(result.gi_z[k]), 4) if staff else None,
+            "gi_p": round(float(result.gi_p[k]), 6) if staff else None,
+            "count": int(result.count[k]) if exact else None,
+            "incidents": int(result.count[k]) if exact else None,
+            "trend": str(result.trend[k]) or None,
+            "gap": str(result.gap[k]) or None,
+            "concerns": int(result.concerns[k]) if exact else None,
+            "expected_concerns": round(float(result.expected_concerns[k]), 2) if exact else None,
+            "cell_size_m": int(result.size_m),
+            "i": int(result.i[k]), "j": int(result.j[k]),
+        }  # fmt: skip
+        ring = [[round(x, 6), round(y, 6)] for x, y in rings[k].tolist()]
+        out.append((props, json.dumps({"type": "Polygon", "coordinates": [ring]})))
+    return out
