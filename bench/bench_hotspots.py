@@ -13,12 +13,15 @@ from __future__ import annotations
 import gc
 import importlib.util
 import math
+import tempfile
 import time
 import tracemalloc
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import esda
@@ -27,6 +30,7 @@ import numpy as np
 from KDEpy import FFTKDE
 from KDEpy.utils import cartesian
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from bench.common import Outcome, Row, database_url, log, timed
 from geoapp.analysis.getis_ord import Band, distance_band, fdr_bins, gi_star
@@ -248,6 +252,9 @@ def warm_up() -> None:
     esda_g(values, w, PERMUTATIONS)
 
 
+END_TO_END_GOAL_S = 2.0
+
+
 def run(cells: tuple[int, ...] = CELLS, points: int = POINTS) -> Outcome:
     """Time Gi* (geoapp, esda analytic, esda permutations) and the heat surface; no database."""
     warm_up()
@@ -296,7 +303,60 @@ def run(cells: tuple[int, ...] = CELLS, points: int = POINTS) -> Outcome:
         met=heat_ratio >= HEAT_GOAL and heat.worst <= HEAT_AGREEMENT,
     ))  # fmt: skip
     notes = _notes(runs, heat, skipped)
+    whole = end_to_end()
+    table.append(Row(
+        benchmark=f"hotspots: end to end, {whole.incidents:,} incidents in {whole.slug} to Gi* "
+        f"classes and emerging labels ({whole.cells:,} cells of 500 m, {whole.months} months)",
+        geoapp_s=whole.seconds, anchor_s=None, ratio="n/a",
+        goal=f"< {END_TO_END_GOAL_S:.0f} s", met=whole.seconds < END_TO_END_GOAL_S,
+    ))  # fmt: skip
+    notes.append(
+        f"end to end: `geoapp.services.hotspots.compute` (no cache) on a scratch database with "
+        f"{whole.incidents:,} synthetic incidents in {whole.slug} (the cells benchmark's data, "
+        f"COPYed untimed): the incidents read back as one packed bytea, projected, filtered "
+        f"to {whole.start}..{whole.end}, binned into the {whole.cells:,} cells covering the "
+        f"boundary, Gi* on the period and on each month, Mann-Kendall, labels and the concern "
+        f"gaps; {whole.hot:,} cells at 99 % hot; one untimed run first"
+    )
     return Outcome(name=NAME, rows=table, notes=notes, url=make_url(database_url()))
+
+
+@dataclass
+class EndToEnd:
+    """One timed `hotspots.compute` over a million incidents."""
+
+    slug: str
+    incidents: int
+    cells: int
+    months: int
+    hot: int
+    seconds: float
+    start: date
+    end: date
+
+
+def end_to_end(rows: int = 1_000_000) -> EndToEnd:
+    """Load `rows` incidents into Bucha (untimed), then time the whole analysis once."""
+    from bench.bench_cells import load_incidents
+    from bench.bench_incidents import pilot_database, synthetic_incidents
+    from geoapp.services.hotspots import HotspotQuery, compute
+
+    with tempfile.TemporaryDirectory(prefix="bench-hotspots-") as tmp:
+        scratch, place = pilot_database(NAME, Path(tmp))
+    data = synthetic_incidents(place, rows)
+    load_incidents(scratch.engine, place, data)
+    end = data.last_day
+    start = date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
+    query = HotspotQuery(place.id, start, end, (), 500)
+    with Session(scratch.engine) as session:
+        compute(session, query)  # warm: imports, caches
+        began = time.perf_counter()
+        result = compute(session, query)
+        seconds = time.perf_counter() - began
+    scratch.engine.dispose()
+    assert result is not None
+    return EndToEnd(place.slug, rows, len(result.i), len(result.months),
+                    int((result.gi_bin == 3).sum()), seconds, start, end)  # fmt: skip
 
 
 def _mib(value: int | None) -> str:

@@ -105,8 +105,8 @@ written by the benchmark code, not by hand (one marked section excepted).
   predicate="within")`, the month of each date and `groupby([i, j, group, month]).size()`.
   Each runs once untimed first on 10,000 points. The two tables are compared key by key.
   Speed-up = geopandas / geoapp; goal ≥ 5 with identical counts. The full
-  `incident_cells.rebuild` (binary COPY of the incidents out, projection, 250, 500 and
-  1000 m, suppression for the public 500 and 1000 m, k = 10) is timed afterwards for
+  `incident_cells.rebuild` (the incidents read back as one packed bytea, projection, 250,
+  500 and 1000 m, suppression for the public 500 and 1000 m, k = 10) is timed afterwards for
   information, in a transaction that is rolled back.
 """
 
