@@ -366,8 +366,8 @@ def _mib(value: int | None) -> str:
 def _notes(runs: list[GiRun], heat: HeatRun, skipped: list[str]) -> list[str]:
     numba = importlib.util.find_spec("numba") is not None
     notes = [
-        f"no database: everything runs in this process (the server is only asked for its "
-        f"version in the header); esda {version('esda')}, libpysal {version('libpysal')}, "
+        f"Gi* and heat, no database: they run in this process (the end-to-end row below "
+        f"uses a scratch database); esda {version('esda')}, libpysal {version('libpysal')}, "
         f"KDEpy {version('KDEpy')}, numba {'installed' if numba else 'not installed'} "
         f"(esda's permutations run in pure Python without it)",
         f"cells: hexagon centres {SPACING:.0f} m apart in a near-square block; counts "
