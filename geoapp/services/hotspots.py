@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from geoapp.analysis.emerging import classify, gi_star_by_step, mann_kendall
 from geoapp.analysis.gaps import concern_incident_gaps
 from geoapp.analysis.getis_ord import distance_band, gi_star
-from geoapp.analysis.hexgrid import covering_cells, hex_cells, hex_rings
+from geoapp.analysis.hexgrid import covering_cells, hex_cells, hex_centres, hex_rings
 from geoapp.services.incident_cells import incident_points
 
 MIN_STEPS = 10  # months: ESRI's emerging hot spot analysis needs at least ten time steps
@@ -114,6 +114,12 @@ class Hotspots:
         return cls(**{**values, "band_m": float(values["band_m"]), "srid": int(values["srid"]),
                       "size_m": float(values["size_m"])})  # fmt: skip
 
+    def centre_wgs84(self, cells: Sequence[int]) -> tuple[float, float]:
+        """The mean centre of some cells in lon/lat (to name the place they are in)."""
+        x, y = hex_centres(self.i[list(cells)], self.j[list(cells)], self.size_m)
+        lon, lat = _from_metric(self.srid).transform(float(x.mean()), float(y.mean()))
+        return float(lon), float(lat)
+
     def rings_wgs84(self) -> np.ndarray:
         """Each cell's hexagon in lon/lat, (n, 7, 2), for GeoJSON."""
         rings = hex_rings(self.i, self.j, self.size_m)
@@ -197,8 +203,7 @@ def compute(session: Session, query: HotspotQuery) -> Hotspots | None:
                           minlength=n_cells * n_steps).reshape(n_cells, n_steps)  # fmt: skip
     count = by_step.sum(axis=1)
 
-    cx, cy = 1.5 * size * ci, np.sqrt(3.0) * size * (cj + 0.5 * (ci & 1))
-    band = distance_band(cx, cy, MIN_NEIGHBOURS)
+    band = distance_band(*hex_centres(ci, cj, size), MIN_NEIGHBOURS)
     overall = gi_star(count.astype(float), band)
     trend = np.full(n_cells, "", dtype="<U24")
     if n_steps >= MIN_STEPS and count.sum() > 0:

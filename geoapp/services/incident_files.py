@@ -329,29 +329,30 @@ def _csv_table(path: Path, profile: Profile) -> Table:
     except csv.Error:
         pass
     required = _required(profile, geometry=False)
-    chosen, score, head = order[0], -1, []
+    chosen, score, head, header = order[0], -1, [], None
     for delimiter in order:
         rows = list(islice(_parse_csv(body, delimiter), HEADER_SCAN_ROWS))
         found = _find_header(rows, profile, required)
         if not found.missing:
-            chosen, head = delimiter, rows
+            chosen, head, header = delimiter, rows, found
             break
         if len(found.columns) > score:
             chosen, score = delimiter, len(found.columns)
-    fast = _csv_columns(body, chosen, head, profile) if head else None
+    fast = _csv_columns(body, chosen, head, header, profile) if header else None
     if fast is not None:
         return fast
     return _rows_table(path.name, list(_parse_csv(body, chosen)), profile)
 
 
-def _csv_columns(body: str, delimiter: str, head: list[Row], profile: Profile) -> Table | None:
+def _csv_columns(
+    body: str, delimiter: str, head: list[Row], header: _Header, profile: Profile
+) -> Table | None:
     """The data rows parsed by pandas' C reader, or None where it could misnumber them.
 
     An export of a million rows is parsed in a second this way instead of twenty by the
     row-by-row path.  Row numbers are physical lines, so the result is used only when
     every record is exactly one line (no quoted line breaks) and pandas accepts every row.
     """
-    header = _find_header(head, profile, _required(profile, geometry=False))
     first = header.end  # index in `head` of the first data row
     if first < len(head) and _is_numbering(head[first][1]):
         first += 1
@@ -362,7 +363,7 @@ def _csv_columns(body: str, delimiter: str, head: list[Row], profile: Profile) -
     for _ in range(start_line - 1):
         offset = body.index("\n", offset) + 1
     data = body[offset:]
-    fields = {f: i for f, i in header.columns.items()}
+    fields = dict(header.columns)
     try:
         frame = pd.read_csv(io.StringIO(data), sep=delimiter, header=None, dtype=str,
                             keep_default_na=False, na_filter=False, skip_blank_lines=False,

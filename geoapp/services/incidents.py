@@ -108,8 +108,7 @@ def _parse_date(value: str) -> date | None:
 
 def ref_hash(secret: str, community_id: int, ref: str) -> str:
     """The keyed hash a source reference is stored as."""
-    message = f"{community_id}:{ref.strip()}".encode()
-    return hmac.digest(secret.encode(), message, "sha256").hex()
+    return ref_hashes(secret, community_id, [ref])[0]
 
 
 def ref_hashes(secret: str, community_id: int, refs: Iterable[str]) -> list[str]:

@@ -42,7 +42,7 @@ def page(slug: str) -> tuple[str, int]:
     groups = incident_cells.groups_present(sess, g.community.id)
     chosen = params.groups if params else ()
     names = {code: localized(uk, en) for code, uk, en in groups}
-    group_label = ", ".join(names.get(c, c) for c in chosen) or _all_groups()
+    group_label = ", ".join(names.get(c, c) for c in chosen) or _("all groups")
     layers = current_app.extensions["geoapp.layers"]
     status = 400 if error else 200
     return render_template(
@@ -54,10 +54,6 @@ def page(slug: str) -> tuple[str, int]:
         series_url=url_for("analysis.series", slug=slug),
         args=request.args,
     ), status  # fmt: skip
-
-
-def _all_groups() -> str:
-    return _("all groups")
 
 
 @bp.get("/series.json")

@@ -46,11 +46,6 @@ def _nearest_street(community_id: int, lon: float, lat: float) -> str | None:
         {"c": community_id, "lon": lon, "lat": lat}).scalar()  # fmt: skip
 
 
-def _centre(result: Hotspots, cells: Sequence[int]) -> tuple[float, float]:
-    rings = result.rings_wgs84()[list(cells)]
-    return float(rings[..., 0].mean()), float(rings[..., 1].mean())
-
-
 def summary(result: Hotspots | None, query: HotspotQuery, group_label: str) -> list[str]:
     """Sentences describing the analysis (the first always says what was analysed)."""
     period = _("%(start)s – %(end)s", start=format_date(query.start, "dd.MM.yyyy"),
@@ -72,7 +67,7 @@ def summary(result: Hotspots | None, query: HotspotQuery, group_label: str) -> l
     else:
         places = []
         for cells in areas[:MAX_PLACES]:
-            street = _nearest_street(query.community_id, *_centre(result, cells))
+            street = _nearest_street(query.community_id, *result.centre_wgs84(cells))
             n = int(result.count[list(cells)].sum())
             where = _("near %(street)s", street=street) if street else _("unnamed area")
             places.append(_("%(where)s (%(n)s offences)", where=where, n=format_decimal(n)))
