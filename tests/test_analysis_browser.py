@@ -1,18 +1,19 @@
 """In Chromium: an analyst opens the hot spot analysis, reads the summary and the legend,
-clicks the hot cell at the station and sees its months; a bad date is marked and kept."""
+clicks the hot cell at the station and sees its months, switches the heat map on, reads
+the place residents worry about; a bad date is marked, kept and explained in Ukrainian."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_hotspots import planted  # noqa: F401 - a shared fixture
+from tests.test_hotspots import planted, worried  # noqa: F401 - shared fixtures
 from tests.test_incident_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_analysis_page(browser, live_server, staff, planted):  # noqa: F811
+def test_the_analysis_page(browser, live_server, staff, planted, worried):  # noqa: F811
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -37,12 +38,22 @@ def test_the_analysis_page(browser, live_server, staff, planted):  # noqa: F811
     caption = page.get_by_test_id("trend-caption")
     expect(caption).to_contain_text("Осередок, довіра 99 %")
     expect(page.get_by_test_id("trend-chart").locator("rect")).to_have_count(12)
+    gaps = page.get_by_test_id("concern-gaps")
+    expect(gaps.locator("tbody tr")).to_have_count(1)
+    expect(gaps).to_contain_text("Мешканці занепокоєні, записів мало")
+
+    page.locator(".leaflet-control-layers").hover()
+    page.get_by_label("Теплова карта (концентрація правопорушень)").check()
+    heat = page.locator("img.heat-overlay")
+    expect(heat).to_be_visible()
+    assert heat.get_attribute("src").startswith("data:image/png;base64,")
+    expect(page.get_by_test_id("heat-legend")).to_contain_text("більше")
     page.screenshot(path="var/analysis-page.png", full_page=True)
 
     page.get_by_label("З", exact=True).fill("2025-12-31")
     page.get_by_label("По", exact=True).fill("2025-01-01")
     page.get_by_role("button", name="Аналізувати").click()
-    expect(page.get_by_role("alert")).to_contain_text("'from' must not be after 'to'")
+    expect(page.get_by_role("alert")).to_contain_text("Дата «з» не може бути пізнішою за дату «по»")
     expect(page.get_by_label("З", exact=True)).to_have_value("2025-12-31")
     expect(page.get_by_label("З", exact=True)).to_have_attribute("aria-invalid", "true")
     assert errors == [], errors

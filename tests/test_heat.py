@@ -1,4 +1,5 @@
-"""Heat surfaces: agreement with KDEpy's FFTKDE, mass, grid layout, bandwidth rule."""
+"""Heat surfaces: agreement with KDEpy's FFTKDE, mass, grid layout, bandwidth rule; the
+image: north up, darkest at the peak, transparent outside the area and where little is."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pytest
 from KDEpy import FFTKDE
 from KDEpy.utils import cartesian
 
-from geoapp.analysis.heat import PADDING_BANDWIDTHS, default_bandwidth, heat_surface
+from geoapp.analysis.heat import (
+    HEAT_FLOOR,
+    PADDING_BANDWIDTHS,
+    default_bandwidth,
+    heat_rgba,
+    heat_surface,
+)
 
 
 def clustered_points(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,3 +124,24 @@ def test_bad_input_is_refused() -> None:
         heat_surface(np.zeros(3), np.zeros(3), 10.0, weights=np.array([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="same number"):
         heat_surface(np.zeros(3), np.zeros(2), 10.0)
+
+
+def test_heat_image_is_north_up_dark_at_the_peak_and_clear_outside() -> None:
+    density = np.zeros((4, 5))
+    density[0, 1] = 10.0  # the southernmost row: the image's last row
+    density[2, 3] = 2.5  # a quarter of the peak
+    density[3, 0] = 0.9 * HEAT_FLOOR * 10.0  # under the floor
+    density[1, 4] = 50.0  # the largest value, but outside the area
+    inside = np.ones_like(density, dtype=bool)
+    inside[1, 4] = False
+    rgba = heat_rgba(density, inside)
+    assert rgba.shape == (4, 5, 4) and rgba.dtype == np.uint8
+    assert tuple(rgba[3, 1]) == (189, 0, 38, 220)  # the peak inside, flipped to the last row
+    assert rgba[2, 4, 3] == 0  # outside the area: transparent however high
+    assert rgba[0, 0, 3] == 0  # under the floor
+    quarter = rgba[1, 3]
+    assert quarter[3] == 155  # 90 + 130 * sqrt(0.25)
+    assert tuple(quarter[:3]) == (254, 178, 76)  # sqrt(0.25) = 0.5: the middle stop
+    assert (heat_rgba(np.zeros((2, 2)))[..., 3] == 0).all()
+    with pytest.raises(ValueError, match="shape"):
+        heat_rgba(density, inside[:2])

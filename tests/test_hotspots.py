@@ -1,19 +1,25 @@
 """Hot spots on real PostGIS: a planted cluster is found where it was planted and nowhere
-else, partners see classes only, the cache follows the data, bad parameters are 400."""
+else, partners see classes only, the cache follows the data, bad parameters are 400; the
+staff heat map peaks at the planted cluster and is transparent outside the community."""
 
 from __future__ import annotations
 
+import base64
+import io
 from datetime import date
 
 import numpy as np
 import pytest
 import shapely
+from PIL import Image
 from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp.services import tokens
 from geoapp.services.communities import get_by_slug
+from geoapp.services.concerns import Report, report_concern
+from geoapp.services.heat_maps import heat_image
 from geoapp.services.hotspots import HotspotQuery, MemoryCache, analyse, clusters, compute
 from geoapp.services.incidents import import_file
 from tests.conftest import DATA_DIR, sign_in
@@ -21,6 +27,7 @@ from tests.conftest import DATA_DIR, sign_in
 LAYER = "/api/v1/communities/bucha/layers/hotspots.geojson"
 PLANTED = (30.2100, 50.5450)  # Bucha railway station
 PERIOD = {"from": "2025-01-01", "to": "2025-12-31"}
+WORRIED = (30.2420, 50.5560)  # about 2.3 km east of the station, background offences only
 
 
 def planted_csv(path, community_wkb: bytes, srid: int, seed: int = 11) -> tuple:
@@ -66,6 +73,25 @@ def planted(engine, app, tmp_path_factory):
     with Session(engine) as sess:
         for table in ("incident_cell", "incident", "import_batch"):
             sess.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": community_id})
+        sess.commit()
+
+
+@pytest.fixture(scope="module")
+def worried(engine, planted):
+    """Twelve accepted concerns of 2025 at `WORRIED`, where offences are background only."""
+    with Session(engine) as sess:
+        bucha = get_by_slug(sess, "bucha")
+        for k in range(12):
+            report_concern(sess, bucha, Report(
+                category="vandalism", description=f"Темно і страшно {k}",
+                lon=WORRIED[0] + 0.0004 * (k % 4), lat=WORRIED[1] + 0.0003 * (k // 4),
+                client_token=f"worried-{k:04d}"))  # fmt: skip
+        sess.execute(text("UPDATE concern SET status = 'accepted', created_at = '2025-06-15' "
+                          "WHERE client_token LIKE 'worried-%'"))  # fmt: skip
+        sess.commit()
+    yield WORRIED
+    with Session(engine) as sess:
+        sess.execute(text("DELETE FROM concern WHERE client_token LIKE 'worried-%'"))
         sess.commit()
 
 
@@ -129,7 +155,7 @@ def test_partners_get_classes_only_and_the_public_nothing(client, app, engine, s
 def test_bad_parameters_are_a_problem_not_a_trace(app, staff, planted, query, message):
     analyst = app.test_client()
     sign_in(analyst, staff["analyst"])
-    resp = analyst.get(LAYER, query_string=query)
+    resp = analyst.get(LAYER, query_string={**query, "lang": "en"})
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
     assert message in resp.get_json()["detail"]
 
@@ -150,3 +176,67 @@ def test_the_cache_follows_the_data(engine, planted, tmp_path, app):
                     actor="test")  # fmt: skip
         after = analyse(sess, query, cache)
     assert after.count.sum() == first.count.sum() + 1 and len(cache._items) == 2
+
+
+def _decoded(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def test_the_heat_map_peaks_at_the_planted_cluster(engine, planted):
+    community_id, _centre = planted
+    cache = MemoryCache()
+    query = HotspotQuery(community_id, date(2025, 1, 1), date(2025, 12, 31))
+    with Session(engine) as sess:
+        image = heat_image(sess, query, cache)
+        again = heat_image(sess, query, cache)
+        nothing = heat_image(sess, HotspotQuery(community_id, date(2020, 1, 1), date(2020, 12, 31)))
+    assert image is not None and nothing is None
+    assert again == image and image.points >= 1800  # the cache test may add one
+    rgba = _decoded(image.png)
+    south, west, north, east = image.bounds
+    assert west < PLANTED[0] < east and south < PLANTED[1] < north
+    # The strongest pixel (darkest red, most opaque) lies at the station: Mercator is
+    # linear in longitude, and in latitude over a few kilometres to well within a pixel.
+    to_merc = Transformer.from_crs(4326, 3857, always_xy=True)
+    (x0, x1), (y0, y1) = to_merc.transform([west, east], [south, north])
+    px, py = to_merc.transform(*PLANTED)
+    row, col = np.unravel_index(np.argmax(rgba[..., 3]), rgba.shape[:2])
+    height, width = rgba.shape[:2]
+    hot_x = x0 + (col + 0.5) * (x1 - x0) / width
+    hot_y = y1 - (row + 0.5) * (y1 - y0) / height
+    assert np.hypot(hot_x - px, hot_y - py) < 400 * 1.6  # 400 m on the ground, in Mercator
+    assert rgba[row, col, 0] >= 185 and rgba[row, col, 1] <= 10  # YlOrRd's darkest red
+    # Outside the community nothing is drawn: the image's corners are past its boundary.
+    assert rgba[0, 0, 3] == rgba[-1, -1, 3] == rgba[0, -1, 3] == rgba[-1, 0, 3] == 0
+
+
+def test_the_heat_map_is_for_analysts_only(client, app, staff, planted):
+    url = "/staff/c/bucha/analysis/heat.json"
+    analyst = app.test_client()
+    sign_in(analyst, staff["analyst"])
+    resp = analyst.get(url, query_string=PERIOD)
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert set(body) == {"bounds", "image", "points"}  # no bandwidth, no counts per cell
+    assert resp.headers["Cache-Control"] == "private, no-store"
+    assert body["image"].startswith("data:image/png;base64,")
+    rgba = _decoded(base64.b64decode(body["image"].split(",", 1)[1]))
+    assert rgba[..., 3].max() > 0
+    assert client.get(url, query_string=PERIOD).status_code in (302, 401, 403)
+    bad = analyst.get(url, query_string={"from": "2025-02-30", "lang": "en"})
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_json()["detail"]
+    empty = analyst.get(url, query_string={"from": "2020-01-01", "to": "2020-12-31"})
+    assert empty.status_code == 404 and empty.mimetype == "application/problem+json"
+
+
+def test_worried_places_are_listed_by_street(app, staff, planted, worried):
+    analyst = app.test_client()
+    sign_in(analyst, staff["analyst"])
+    page = analyst.get("/staff/c/bucha/analysis/", query_string=PERIOD)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    table = html[html.index('data-testid="concern-gaps"') :]
+    table = table[: table.index("</section>")]
+    assert table.count('class="gap-worry_without_record"') == 1
+    assert "Мешканці занепокоєні, записів мало" in table
+    assert '<td class="num">12</td>' in table

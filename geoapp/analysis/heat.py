@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import fftconvolve
 
-__all__ = ["PADDING_BANDWIDTHS", "Surface", "default_bandwidth", "heat_surface"]
+__all__ = ["PADDING_BANDWIDTHS", "Surface", "default_bandwidth", "heat_rgba", "heat_surface"]
 
 # The grid reaches this many bandwidths beyond the points' bounding box, and the kernel
 # is cut off at the same distance, so no kernel mass falls off the grid.  A 2-D Gaussian
@@ -33,6 +33,10 @@ __all__ = ["PADDING_BANDWIDTHS", "Surface", "default_bandwidth", "heat_surface"]
 # normalised to sum to 1, which gives the missing 0.54 % back proportionally.
 PADDING_BANDWIDTHS = 3.0
 MIN_BANDWIDTH_CELLS = 2.0  # a narrower kernel would show the binning pattern, not a density
+
+# Colour stops of the heat image (ColorBrewer YlOrRd, 3 classes): low, middle, high.
+HEAT_STOPS = np.array([[255, 237, 160], [254, 178, 76], [189, 0, 38]], dtype=np.float64)
+HEAT_FLOOR = 0.05  # below this share of the peak a cell stays transparent
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,32 @@ def heat_surface(
     np.maximum(density, 0.0, out=density)  # FFT round-off leaves tiny negatives far out
     density /= cell_size**2
     return Surface(density=density, x0=float(x0), y0=float(y0), cell_size=float(cell_size))
+
+
+def heat_rgba(density: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
+    """An RGBA image (rows north first, uint8) of a density grid, for a map overlay.
+
+    Colours run yellow to dark red over the square root of the share of the peak (inside
+    the area), so that secondary concentrations stay visible next to the strongest one;
+    cells under `HEAT_FLOOR` of the peak, and cells outside `inside` (a boolean grid of
+    the same shape, True where the community is), are transparent, so the map shows
+    through where little happens.  Only 256 relative levels leave the server: no counts,
+    no units and no bandwidth.
+    """
+    values = np.asarray(density, dtype=np.float64)
+    mask = np.ones(values.shape, dtype=bool) if inside is None else np.asarray(inside, bool)
+    if mask.shape != values.shape:
+        raise ValueError(f"inside {mask.shape} must have the density's shape {values.shape}")
+    peak = float(values[mask].max()) if mask.any() else 0.0
+    share = np.where(mask, values / peak, 0.0) if peak > 0 else np.zeros(values.shape)
+    level = np.sqrt(np.clip(share, 0.0, 1.0))
+    position = level * (len(HEAT_STOPS) - 1)
+    low = np.minimum(np.floor(position).astype(np.int64), len(HEAT_STOPS) - 2)
+    frac = (position - low)[..., None]
+    rgb = HEAT_STOPS[low] * (1 - frac) + HEAT_STOPS[low + 1] * frac
+    alpha = np.where(share >= HEAT_FLOOR, 90 + 130 * level, 0.0)
+    image = np.concatenate([rgb, alpha[..., None]], axis=-1)
+    return np.ascontiguousarray(np.rint(image[::-1]).astype(np.uint8))
 
 
 def _linear_binning(

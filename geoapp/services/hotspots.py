@@ -158,9 +158,7 @@ def analyse(session: Session, query: HotspotQuery, cache: Cache | None = None) -
 
     None when the community has no boundary (no study area to test against).
     """
-    key = "hotspots:" + hashlib.sha256(json.dumps(
-        [asdict(query), data_version(session, query.community_id)], default=str
-    ).encode()).hexdigest()  # fmt: skip
+    key = cache_key("hotspots", session, query)
     if cache is not None:
         raw = cache.get(key)
         if raw is not None:
@@ -169,6 +167,25 @@ def analyse(session: Session, query: HotspotQuery, cache: Cache | None = None) -
     if result is not None and cache is not None:
         cache.setex(key, CACHE_SECONDS, result.to_bytes())
     return result
+
+
+def cache_key(kind: str, session: Session, query: HotspotQuery) -> str:
+    """A cache key for one product of `query` that changes with the community's data."""
+    version = data_version(session, query.community_id)
+    digest = hashlib.sha256(json.dumps([asdict(query), version], default=str).encode())
+    return f"{kind}:{digest.hexdigest()}"
+
+
+def chosen_points(
+    session: Session, query: HotspotQuery
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Longitude, latitude and day of the incidents in the query's period and groups."""
+    points = incident_points(session, query.community_id)
+    day = points.day
+    chosen = (day >= np.datetime64(query.start)) & (day <= np.datetime64(query.end))
+    if query.category_ids:
+        chosen &= np.isin(points.category, np.asarray(query.category_ids))
+    return points.lon[chosen], points.lat[chosen], day[chosen]
 
 
 def compute(session: Session, query: HotspotQuery) -> Hotspots | None:
@@ -187,16 +204,12 @@ def compute(session: Session, query: HotspotQuery) -> Hotspots | None:
     ci, cj = ci[order], cj[order]
     keys = ci * (1 << 32) + cj
 
-    points = incident_points(session, query.community_id)
-    day = points.day
-    chosen = (day >= np.datetime64(query.start)) & (day <= np.datetime64(query.end))
-    if query.category_ids:
-        chosen &= np.isin(points.category, np.asarray(query.category_ids))
-    x, y = to_metric.transform(points.lon[chosen], points.lat[chosen])
+    lon, lat, day = chosen_points(session, query)
+    x, y = to_metric.transform(lon, lat)
     cell = _cell_index(keys, *hex_cells(np.asarray(x), np.asarray(y), size))
     first = np.datetime64(query.start, "M")
     months = np.arange(first, np.datetime64(query.end, "M") + 1)
-    step = (day[chosen].astype("datetime64[M]") - first).astype(np.int64)
+    step = (day.astype("datetime64[M]") - first).astype(np.int64)
     inside = cell >= 0
     n_cells, n_steps = len(keys), len(months)
     by_step = np.bincount(cell[inside] * n_steps + step[inside],

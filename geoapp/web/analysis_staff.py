@@ -1,11 +1,14 @@
 """The analysis page for a community's analysts: hot spots, their trend, concern gaps.
 
 The map asks the layer API (with the analyst's cookie) for `hotspots`; a click on a
-cell asks `series.json` for that cell's monthly counts, drawn as a small chart.  The
-paragraph under the map is `hotspot_summary`.
+cell asks `series.json` for that cell's monthly counts, drawn as a small chart;
+`heat.json` is the heat map, an overlay in the layer control.  The paragraph under the
+map and the list of concern gaps come from `hotspot_summary`.
 """
 
 from __future__ import annotations
+
+import base64
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,11 +16,11 @@ from flask_babel import gettext as _
 from geoapp import db
 from geoapp.i18n import current_language, localized
 from geoapp.models.user import Role
-from geoapp.services import incident_cells
+from geoapp.services import heat_maps, incident_cells
 from geoapp.services.communities import summary_by_slug
 from geoapp.web import hotspot_layers
 from geoapp.web.access import community_role
-from geoapp.web.hotspot_summary import summary, trend_names
+from geoapp.web.hotspot_summary import gap_rows, summary, trend_names
 from geoapp.web.maps import community_map
 from geoapp.web.problems import problem
 from geoapp.web.public import map_basics
@@ -49,9 +52,11 @@ def page(slug: str) -> tuple[str, int]:
         "staff/analysis.html", community=g.community, map=rendered, params=params,
         groups=groups, chosen=chosen, error=error, sizes=hotspot_layers.SIZES,
         lines=summary(result, params.query, group_label) if params else [],
+        gaps=gap_rows(result, g.community.id) if result is not None else [],
         spec=layers["hotspots"], trends=trend_names(),
         layer_url=url_for("api.layer_geojson", slug=slug, layer="hotspots"),
         series_url=url_for("analysis.series", slug=slug),
+        heat_url=url_for("analysis.heat", slug=slug),
         args=request.args,
     ), status  # fmt: skip
 
@@ -80,3 +85,27 @@ def series(slug: str) -> Response | tuple[Response, int]:
         "gi_bin": int(result.gi_bin[k]), "gi_z": round(float(result.gi_z[k]), 3),
         "trend": label or None, "trend_name": trend_names().get(label),
     })  # fmt: skip
+
+
+@bp.get("/heat.json")
+@community_role(Role.ANALYST)
+def heat(slug: str) -> Response | tuple[Response, int]:
+    """The heat map of the page's period and groups: a PNG (as a data URL) and its corners.
+
+    Staff only, never cached by the browser or a proxy; the bandwidth is not in it.
+    """
+    try:
+        params = hotspot_layers.parameters(g.community)
+    except hotspot_layers.ParameterError as exc:
+        return problem(400, "Bad Request", str(exc))
+    cache = current_app.extensions["geoapp.cache"]
+    image = heat_maps.heat_image(db.session(), params.query, cache)
+    if image is None:
+        return problem(404, "Not Found", _("No offences in this period and group."))
+    s, w, n, e = image.bounds
+    response = jsonify({
+        "bounds": [[s, w], [n, e]], "points": image.points,
+        "image": "data:image/png;base64," + base64.b64encode(image.png).decode("ascii"),
+    })  # fmt: skip
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

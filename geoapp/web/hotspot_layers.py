@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import redis
 from flask import Flask, Response, current_app, request
+from flask_babel import gettext as _
 
 from geoapp import db, privacy
 from geoapp.layers import LayerSpec
@@ -54,7 +55,8 @@ def _date(name: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ParameterError(f"'{name}' must be a date written YYYY-MM-DD, not '{raw}'") from exc
+        raise ParameterError(_("'%(name)s' must be a date written YYYY-MM-DD, not '%(raw)s'",
+                               name=name, raw=raw)) from exc  # fmt: skip
 
 
 def parameters(found: Community) -> Parameters:
@@ -63,18 +65,20 @@ def parameters(found: Community) -> Parameters:
     end = _date("to") or hotspots.latest_day(sess, found.id) or date.today()
     start = _date("from") or date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
     if start > end:
-        raise ParameterError("'from' must not be after 'to'")
+        raise ParameterError(_("'from' must not be after 'to'"))
     if (end - start).days > MAX_DAYS:
-        raise ParameterError(f"the period may span at most {MAX_DAYS} days")
+        raise ParameterError(_("the period may span at most %(n)s days", n=MAX_DAYS))
     written = ",".join(request.args.getlist("group"))  # group=a,b or group=a&group=b
     codes = tuple(dict.fromkeys(c.strip() for c in written.split(",") if c.strip()))
     known = incident_cells.group_ids(sess)
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise ParameterError(f"no incident group {', '.join(repr(c) for c in unknown)}")
+        raise ParameterError(_("no incident group %(codes)s",
+                               codes=", ".join(repr(c) for c in unknown)))  # fmt: skip
     size = request.args.get("size", str(DEFAULT_SIZE))
     if not size.isdigit() or int(size) not in SIZES:
-        raise ParameterError(f"size must be one of {', '.join(map(str, SIZES))} (metres)")
+        raise ParameterError(_("size must be one of %(sizes)s (metres)",
+                               sizes=", ".join(map(str, SIZES))))  # fmt: skip
     query = HotspotQuery(found.id, start, end, tuple(sorted(known[c] for c in codes)), int(size))
     return Parameters(query, codes)
 

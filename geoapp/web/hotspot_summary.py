@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from flask_babel import format_date, format_decimal, ngettext
@@ -17,9 +18,25 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 
 from geoapp import db
+from geoapp.analysis.gaps import RECORD, WORRY
 from geoapp.services.hotspots import HotspotQuery, Hotspots, clusters
 
 MAX_PLACES = 3
+MAX_GAP_ROWS = 30
+
+
+@dataclass(frozen=True)
+class GapRow:
+    """One place where residents' concerns and the records disagree, for the page's table."""
+
+    kind: str  # WORRY or RECORD
+    kind_name: str
+    place: str
+    concerns: int
+    expected: str  # formatted the interface's way
+    incidents: int
+    i: int
+    j: int
 
 
 def trend_names() -> dict[str, str]:
@@ -110,3 +127,28 @@ def _trends(result: Hotspots, areas: list[Sequence[int]]) -> list[str]:
         return []
     parts = [_("%(name)s: %(n)d", name=names[label], n=n) for label, n in kinds.most_common()]
     return [_("Over time, by area: %(parts)s.", parts=", ".join(parts))]
+
+
+def gap_rows(result: Hotspots, community_id: int) -> list[GapRow]:
+    """The concern gap cells, worries first, each kind by how far it is from expected.
+
+    The table is the "what do residents fear that the statistics do not show" list of a
+    joint session: the place (nearest gazetteer street), accepted concerns against what
+    the cell's share of recorded offences would predict, and the offences themselves.
+    """
+    names = {WORRY: _("Residents worry, few records"), RECORD: _("Many records, few worries")}
+    cells = np.flatnonzero(result.gap != "")
+    distance = np.abs(result.concerns[cells] - result.expected_concerns[cells])
+    order = np.lexsort((-distance, result.gap[cells] != WORRY))
+    rows = []
+    for k in cells[order][:MAX_GAP_ROWS].tolist():
+        kind = str(result.gap[k])
+        street = _nearest_street(community_id, *result.centre_wgs84([k]))
+        rows.append(GapRow(
+            kind=kind, kind_name=names.get(kind, kind),
+            place=_("near %(street)s", street=street) if street else _("unnamed area"),
+            concerns=int(result.concerns[k]),
+            expected=format_decimal(round(float(result.expected_concerns[k]), 2)),
+            incidents=int(result.count[k]), i=int(result.i[k]), j=int(result.j[k]),
+        ))  # fmt: skip
+    return rows

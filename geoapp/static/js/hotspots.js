@@ -1,6 +1,7 @@
 /* The hot spot map of the analysis page: cells coloured by Gi* class (the layer API
  * decides what the caller may see), a legend, and a month-by-month chart of a clicked
- * cell drawn as SVG.  All text goes in through text nodes, never as HTML. */
+ * cell drawn as SVG, and the staff heat map as an overlay in the layer control.  All text
+ * goes in through text nodes, never as HTML. */
 (function () {
   "use strict";
   var box = document.getElementById("hotspot-map");
@@ -38,7 +39,8 @@
       bar.appendChild(tip);
       root.appendChild(bar);
       if (k === 0 || k === n - 1) {
-        var t = svg("text", {x: pad + k * bw, y: h - 8, "font-size": 12});
+        var t = svg("text", {x: k === 0 ? pad : pad + (k + 1) * bw, y: h - 8, "font-size": 12,
+                             "text-anchor": k === 0 ? "start" : "end"});
         t.textContent = month.toLocaleDateString(lang, {month: "short", year: "numeric"});
         root.appendChild(t);
       }
@@ -112,8 +114,46 @@
         legend(map);
         if (data.features.length) { map.fitBounds(layer.getBounds()); }
         window.geoappMap.hotspots = layer;
+        window.geoappMap.layers.addOverlay(layer, cfg.lHotspots);
+        heat(map);
       })
       .catch(function () { status.textContent = cfg.lError; });
+  }
+
+  /* The heat map: an image overlay in the layer control, off until switched on; its key
+   * (a colour ramp from fewer to more, no numbers) shows while it is on. */
+  function heat(map) {
+    fetch(cfg.heatUrl, {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (data) {
+        if (!map.getPane("heat")) {  /* above the cells, but clicks go through to them */
+          var pane = map.createPane("heat");
+          pane.style.zIndex = 450;
+          pane.style.pointerEvents = "none";
+        }
+        var overlay = L.imageOverlay(data.image, data.bounds, {opacity: 0.85, interactive: false,
+                                                               pane: "heat", className: "heat-overlay",
+                                                               alt: cfg.lHeat});
+        window.geoappMap.layers.addOverlay(overlay, cfg.lHeat);
+        window.geoappMap.heat = overlay;
+        var key = L.control({position: "bottomleft"});
+        key.onAdd = function () {
+          var div = L.DomUtil.create("div", "legend");
+          div.setAttribute("data-testid", "heat-legend");
+          var title = document.createElement("strong");
+          title.textContent = cfg.lHeat;
+          div.appendChild(title);
+          div.appendChild(L.DomUtil.create("span", "heat-ramp"));
+          var ends = L.DomUtil.create("div", "heat-ends", div);
+          [cfg.lHeatLow, cfg.lHeatHigh].forEach(function (t) {
+            var s = document.createElement("span"); s.textContent = t; ends.appendChild(s);
+          });
+          return div;
+        };
+        map.on("overlayadd", function (e) { if (e.layer === overlay) { key.addTo(map); } });
+        map.on("overlayremove", function (e) { if (e.layer === overlay) { key.remove(); } });
+      })
+      .catch(function () { /* no offences in the period: no heat map to offer */ });
   }
   start();
 })();
