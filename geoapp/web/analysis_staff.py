@@ -92,7 +92,8 @@ def series(slug: str) -> Response | tuple[Response, int]:
 def heat(slug: str) -> Response | tuple[Response, int]:
     """The heat map of the page's period and groups: a PNG (as a data URL) and its corners.
 
-    Staff only, never cached by the browser or a proxy; the bandwidth is not in it.
+    Image and bounds are null when no offence falls in the period and groups.  Staff
+    only, never cached by the browser or a proxy; the bandwidth is not in it.
     """
     try:
         params = hotspot_layers.parameters(g.community)
@@ -100,12 +101,13 @@ def heat(slug: str) -> Response | tuple[Response, int]:
         return problem(400, "Bad Request", str(exc))
     cache = current_app.extensions["geoapp.cache"]
     image = heat_maps.heat_image(db.session(), params.query, cache)
-    if image is None:
-        return problem(404, "Not Found", _("No offences in this period and group."))
-    s, w, n, e = image.bounds
-    response = jsonify({
-        "bounds": [[s, w], [n, e]], "points": image.points,
-        "image": "data:image/png;base64," + base64.b64encode(image.png).decode("ascii"),
-    })  # fmt: skip
+    if image is None:  # no offences in the period and groups: nothing to draw
+        response = jsonify({"bounds": None, "image": None, "points": 0})
+    else:
+        s, w, n, e = image.bounds
+        response = jsonify({
+            "bounds": [[s, w], [n, e]], "points": image.points,
+            "image": "data:image/png;base64," + base64.b64encode(image.png).decode("ascii"),
+        })  # fmt: skip
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -126,6 +126,7 @@
     fetch(cfg.heatUrl, {credentials: "same-origin"})
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
+        if (!data.image) { return; }  /* no offences in the period: no heat map to offer */
         if (!map.getPane("heat")) {  /* above the cells, but clicks go through to them */
           var pane = map.createPane("heat");
           pane.style.zIndex = 450;
@@ -153,7 +154,7 @@
         map.on("overlayadd", function (e) { if (e.layer === overlay) { key.addTo(map); } });
         map.on("overlayremove", function (e) { if (e.layer === overlay) { key.remove(); } });
       })
-      .catch(function () { /* no offences in the period: no heat map to offer */ });
+      .catch(function () { status.textContent = cfg.lError; });
   }
   start();
 })();
