@@ -18,6 +18,14 @@ from geoapp.models.concern import (
 )
 from geoapp.models.gazetteer import GazetteerEntry
 from geoapp.models.incident import ImportBatch, Incident, IncidentCell
+from geoapp.models.measure import (
+    Measure,
+    MeasureConcern,
+    MeasureEvent,
+    MeasureIndicator,
+    MeasureKind,
+    MeasureStatus,
+)
 from geoapp.models.token import ApiToken
 from geoapp.models.user import Agency, LoginSession, Membership, Role, User
 
@@ -40,6 +48,12 @@ __all__ = [
     "Incident",
     "IncidentCell",
     "LoginSession",
+    "Measure",
+    "MeasureConcern",
+    "MeasureEvent",
+    "MeasureIndicator",
+    "MeasureKind",
+    "MeasureStatus",
     "Membership",
     "Role",
     "Status",
