@@ -69,14 +69,23 @@
     return div;
   }
 
-  function legend(map) {
-    var control = L.control({position: "bottomright"});
+  /* A legend box: a titled panel whose body `fill` writes (text nodes only). */
+  function legendControl(position, testid, heading, fill) {
+    var control = L.control({position: position});
     control.onAdd = function () {
       var div = L.DomUtil.create("div", "legend");
-      div.setAttribute("data-testid", "legend");
+      div.setAttribute("data-testid", testid);
       var title = document.createElement("strong");
-      title.textContent = cfg.lLegend;
+      title.textContent = heading;
       div.appendChild(title);
+      fill(div);
+      return div;
+    };
+    return control;
+  }
+
+  function legend(map) {
+    var control = legendControl("bottomright", "legend", cfg.lLegend, function (div) {
       for (var k = colours.length - 1; k >= 0; k--) {
         var row = document.createElement("div");
         var sw = document.createElement("i");  /* styled like the incident legend's keys */
@@ -85,8 +94,7 @@
         row.appendChild(document.createTextNode(labels[k]));
         div.appendChild(row);
       }
-      return div;
-    };
+    });
     control.addTo(map);
   }
 
@@ -137,20 +145,13 @@
                                                                alt: cfg.lHeat});
         window.geoappMap.layers.addOverlay(overlay, cfg.lHeat);
         window.geoappMap.heat = overlay;
-        var key = L.control({position: "bottomleft"});
-        key.onAdd = function () {
-          var div = L.DomUtil.create("div", "legend");
-          div.setAttribute("data-testid", "heat-legend");
-          var title = document.createElement("strong");
-          title.textContent = cfg.lHeat;
-          div.appendChild(title);
+        var key = legendControl("bottomleft", "heat-legend", cfg.lHeat, function (div) {
           div.appendChild(L.DomUtil.create("span", "heat-ramp"));
           var ends = L.DomUtil.create("div", "heat-ends", div);
           [cfg.lHeatLow, cfg.lHeatHigh].forEach(function (t) {
             var s = document.createElement("span"); s.textContent = t; ends.appendChild(s);
           });
-          return div;
-        };
+        });
         map.on("overlayadd", function (e) { if (e.layer === overlay) { key.addTo(map); } });
         map.on("overlayremove", function (e) { if (e.layer === overlay) { key.remove(); } });
       })
