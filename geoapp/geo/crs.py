@@ -6,6 +6,8 @@ of the community (EPSG:32634-32637 cover Ukraine).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
@@ -74,3 +76,19 @@ def utm_srid(lon: float) -> int:
     """The EPSG code of the northern UTM zone containing longitude `lon`."""
     zone = int((lon + 180) // 6) + 1
     return 32600 + zone
+
+
+@lru_cache(maxsize=32)
+def transformer(source: int, target: int) -> Transformer:
+    """A lon/lat-ordered transformer between two EPSG codes, built once per pair.
+
+    Building one costs milliseconds (PROJ reads its database); the analyses ask for the
+    same few pairs on every request.
+    """
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
+def project(geom: shapely.Geometry, source: int, target: int) -> shapely.Geometry:
+    """A geometry reprojected vertex by vertex (shapely.transform with PROJ)."""
+    move = transformer(source, target)
+    return shapely.transform(geom, lambda xy: np.column_stack(move.transform(*xy.T)))

@@ -15,11 +15,11 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import Transformer
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geoapp.analysis.synthetic import article_weights, generate
+from geoapp.geo.crs import project, transformer
 from geoapp.models.community import Community
 from geoapp.models.incident import ImportBatch
 from geoapp.models.user import Agency, Role
@@ -73,10 +73,9 @@ def load_synthetic_incidents(
     today = today or date.today()
     start, end = date(today.year - 2, 1, 1), today - timedelta(days=1)
     area = shapely.from_wkb(bytes(community.geom.data))
-    to_metric = Transformer.from_crs(4326, community.metric_srid, always_xy=True)
-    metric = shapely.transform(area, lambda xy: np.column_stack(to_metric.transform(*xy.T)))
+    metric = project(area, 4326, community.metric_srid)
     drawn = generate(metric, n, weights=article_weights(data_dir), seed=seed, start=start, end=end)
-    lon, lat = to_metric.transform(drawn.x, drawn.y, direction="INVERSE")
+    lon, lat = transformer(community.metric_srid, 4326).transform(drawn.x, drawn.y)
     known = known_articles(data_dir)
     groups = {a: group_of_article(session, a, known[a]) for a in np.unique(drawn.article)}
     session.execute(

@@ -16,18 +16,18 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import shapely
 from PIL import Image, ImageDraw
-from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp.analysis.heat import heat_rgba, heat_surface
+from geoapp.geo.crs import project, transformer
 from geoapp.services.hotspots import CACHE_SECONDS, Cache, HotspotQuery, cache_key, chosen_points
 
+MERCATOR = 3857  # Web Mercator, what Leaflet draws in
 GROUND_CELL_M = 25.0  # finest cell on the ground; coarser when the community is large
 MAX_PIXELS = 1000  # along the longer side of the image
 
@@ -51,12 +51,6 @@ class HeatImage:
         head = np.frombuffer(raw[:40], dtype="<f8")
         s, w, n, e = (float(v) for v in head[:4])
         return cls(png=raw[40:], bounds=(s, w, n, e), points=int(head[4]))
-
-
-@lru_cache(maxsize=1)
-def _mercator() -> tuple[Transformer, Transformer]:
-    return (Transformer.from_crs(4326, 3857, always_xy=True),
-            Transformer.from_crs(3857, 4326, always_xy=True))  # fmt: skip
 
 
 def heat_image(
@@ -87,9 +81,8 @@ def heat_image(
 
 def render(lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry) -> HeatImage:
     """Kernel density of the points in Web Mercator, clipped to `area` (lon/lat), as a PNG."""
-    forward, back = _mercator()
-    x, y = forward.transform(lon, lat)
-    merc_area = shapely.transform(area, lambda xy: np.column_stack(forward.transform(*xy.T)))
+    x, y = transformer(4326, MERCATOR).transform(lon, lat)
+    merc_area = project(area, 4326, MERCATOR)
     xmin, ymin, xmax, ymax = merc_area.bounds
     stretch = 1.0 / math.cos(math.radians(float(np.mean([area.bounds[1], area.bounds[3]]))))
     cell = max(GROUND_CELL_M * stretch, max(xmax - xmin, ymax - ymin) / MAX_PIXELS)
@@ -99,6 +92,7 @@ def render(lon: np.ndarray, lat: np.ndarray, area: shapely.Geometry) -> HeatImag
     rgba = heat_rgba(surface.density, inside)
     out = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(out, format="PNG")
+    back = transformer(MERCATOR, 4326)
     west, south = back.transform(surface.x0, surface.y0)
     east, north = back.transform(surface.x0 + nx * cell, surface.y0 + ny * cell)
     bounds = (round(south, 6), round(west, 6), round(north, 6), round(east, 6))

@@ -15,7 +15,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -28,6 +27,7 @@ from geoapp.analysis.emerging import classify, gi_star_by_step, mann_kendall
 from geoapp.analysis.gaps import concern_incident_gaps
 from geoapp.analysis.getis_ord import distance_band, gi_star
 from geoapp.analysis.hexgrid import covering_cells, hex_cells, hex_centres, hex_rings
+from geoapp.geo.crs import project, transformer
 from geoapp.services.incident_cells import incident_points
 
 MIN_STEPS = 10  # months: ESRI's emerging hot spot analysis needs at least ten time steps
@@ -117,24 +117,14 @@ class Hotspots:
     def centre_wgs84(self, cells: Sequence[int]) -> tuple[float, float]:
         """The mean centre of some cells in lon/lat (to name the place they are in)."""
         x, y = hex_centres(self.i[list(cells)], self.j[list(cells)], self.size_m)
-        lon, lat = _from_metric(self.srid).transform(float(x.mean()), float(y.mean()))
+        lon, lat = transformer(self.srid, 4326).transform(float(x.mean()), float(y.mean()))
         return float(lon), float(lat)
 
     def rings_wgs84(self) -> np.ndarray:
         """Each cell's hexagon in lon/lat, (n, 7, 2), for GeoJSON."""
         rings = hex_rings(self.i, self.j, self.size_m)
-        lon, lat = _from_metric(self.srid).transform(rings[..., 0], rings[..., 1])
+        lon, lat = transformer(self.srid, 4326).transform(rings[..., 0], rings[..., 1])
         return np.stack([lon, lat], axis=-1)
-
-
-@lru_cache(maxsize=16)
-def _to_metric(srid: int) -> Transformer:
-    return Transformer.from_crs(4326, srid, always_xy=True)
-
-
-@lru_cache(maxsize=16)
-def _from_metric(srid: int) -> Transformer:
-    return Transformer.from_crs(srid, 4326, always_xy=True)
 
 
 def data_version(session: Session, community_id: int) -> str:
@@ -195,9 +185,8 @@ def compute(session: Session, query: HotspotQuery) -> Hotspots | None:
     if row[0] is None:
         return None
     srid = int(row[1])
-    to_metric = _to_metric(srid)
-    area = shapely.transform(shapely.from_wkb(bytes(row[0])),
-                             lambda xy: np.column_stack(to_metric.transform(*xy.T)))  # fmt: skip
+    to_metric = transformer(4326, srid)
+    area = project(shapely.from_wkb(bytes(row[0])), 4326, srid)
     size = float(query.size_m)
     ci, cj = covering_cells(area, size)
     order = np.lexsort((cj, ci))

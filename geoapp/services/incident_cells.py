@@ -19,11 +19,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -31,6 +29,7 @@ from geoapp import sql
 from geoapp.analysis.hexgrid import count_by_cell
 from geoapp.analysis.suppression import protect
 from geoapp.config import CELL_SIZES
+from geoapp.geo.crs import transformer
 
 SIZES = CELL_SIZES
 # One incident as `incident_points_packed.sql` packs it: float8 lon, float8 lat, int4
@@ -187,7 +186,7 @@ def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[
         return 0
     srid = session.execute(text("SELECT metric_srid FROM community WHERE id = :c"),
                            {"c": community_id}).scalar_one()  # fmt: skip
-    x, y = _to_metric(int(srid)).transform(points.lon, points.lat)
+    x, y = transformer(4326, int(srid)).transform(points.lon, points.lat)
     data = count_by_cell(np.asarray(x), np.asarray(y), points.category, points.month, list(SIZES))
     frames = []
     for size in SIZES:
@@ -208,11 +207,6 @@ def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[
         copy.write(buffer.getvalue())
     session.execute(text("ANALYZE incident_cell"))
     return len(table)
-
-
-@lru_cache(maxsize=16)
-def _to_metric(srid: int) -> Transformer:
-    return Transformer.from_crs(4326, srid, always_xy=True)
 
 
 @dataclass(frozen=True)

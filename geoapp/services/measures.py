@@ -23,11 +23,11 @@ from datetime import date
 import numpy as np
 import shapely
 from geoalchemy2.shape import from_shape
-from pyproj import Transformer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geoapp.analysis.hexgrid import hex_rings
+from geoapp.geo.crs import project, transformer
 from geoapp.models.community import Community
 from geoapp.models.concern import Concern, ConcernEvent
 from geoapp.models.concern import Status as ConcernStatus
@@ -142,7 +142,7 @@ def validate(session: Session, community: Community, draft: MeasureDraft) -> Cle
     if dates.get("start_on") and dates.get("due_on") and dates["due_on"] < dates["start_on"]:
         errors["due_on"] = "before_start"
     concerns = _concerns(session, community, draft.concern_ids, errors)
-    target, source = _target(session, community, draft, concerns, errors)
+    target, source = _target(community, draft, concerns, errors)
     indicators = []
     for n, indicator in enumerate(draft.indicators):
         if not indicator.name.strip() and not indicator.baseline.strip():
@@ -184,7 +184,6 @@ def _concerns(
 
 
 def _target(
-    session: Session,
     community: Community,
     draft: MeasureDraft,
     concerns: list[Concern],
@@ -194,7 +193,7 @@ def _target(
     if community.geom is None:
         return None, None
     area = shapely.from_wkb(bytes(community.geom.data))
-    to_metric = Transformer.from_crs(4326, community.metric_srid, always_xy=True)
+    srid = community.metric_srid
     if draft.target_geojson.strip():
         source = "drawn"
         try:
@@ -210,16 +209,13 @@ def _target(
         source = "hotspots"
         i, j = (np.array(v, dtype=np.int64) for v in zip(*draft.cells, strict=True))
         rings = hex_rings(i, j, float(draft.cell_size_m))
-        lon, lat = to_metric.transform(rings[..., 0], rings[..., 1], direction="INVERSE")
+        lon, lat = transformer(srid, 4326).transform(rings[..., 0], rings[..., 1])
         shape = shapely.union_all(shapely.polygons(np.stack([lon, lat], axis=-1)))
     elif concerns:
         source = "concerns"
-        points = [shapely.from_wkb(bytes(c.point.data)) for c in concerns]
-        metric = [shapely.transform(p, lambda xy: np.column_stack(to_metric.transform(*xy.T)))
-                  for p in points]  # fmt: skip
-        circles = shapely.union_all([p.buffer(CONCERN_RADIUS_M) for p in metric])
-        shape = shapely.transform(circles, lambda xy: np.column_stack(
-            to_metric.transform(*xy.T, direction="INVERSE")))  # fmt: skip
+        points = [project(shapely.from_wkb(bytes(c.point.data)), 4326, srid) for c in concerns]
+        circles = shapely.union_all([p.buffer(CONCERN_RADIUS_M) for p in points])
+        shape = project(circles, srid, 4326)
     else:
         return None, None
     clipped = shapely.intersection(shape, area)
