@@ -71,6 +71,7 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_SIGNIN_LIMIT": env.get("GEOAPP_SIGNIN_LIMIT", "5 per 15 minutes"),
         "GEOAPP_LIMIT_PREFIX": env.get("GEOAPP_LIMIT_PREFIX", "geoapp"),
         # Public outputs show a concern snapped to a grid of this many metres (privacy rule 2).
+        "GEOAPP_CHROMIUM": env.get("GEOAPP_CHROMIUM", "/usr/bin/chromium"),  # minutes' PDF
         "GEOAPP_PUBLIC_GRID_M": float(env.get("GEOAPP_PUBLIC_GRID_M", "100")),
         # Submissions allowed per client address (residents share addresses behind mobile NAT,
         # so this is generous; it stops floods, not people).

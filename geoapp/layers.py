@@ -15,7 +15,7 @@ from typing import Any
 AUDIENCES = ("public", "partner", "staff", "analyst")
 # Source kinds that have a provider in this version; later issues add theirs.
 SOURCE_KINDS = ("boundaries", "concerns", "incident_cells", "incidents", "hotspots",
-                "emerging_hotspots", "concern_gaps")  # fmt: skip
+                "emerging_hotspots", "concern_gaps", "measures")  # fmt: skip
 _REQUIRED = ("id", "title_uk", "title_en", "source", "audience", "properties")
 
 

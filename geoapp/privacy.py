@@ -6,7 +6,8 @@ partner by accident.  Concerns leave only through `public_concerns`: accepted
 ones, at their generalised point, never sensitive, never the resident's text or
 contact (sensitive categories only as counts).  Incidents leave as counts per fixed
 cell and period, with the k-suppression decision applied for everyone but analysts;
-individual incidents only to analysts of their community.
+individual incidents only to analysts of their community.  Measures leave once agreed,
+with their area generalised to the fixed 250 m hexagons it touches (`public_measures`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import shapely
 from sqlalchemy.orm import Session
 
 from geoapp import sql
+from geoapp.analysis.hexgrid import covering_cells, hex_rings
+from geoapp.geo.crs import project
 from geoapp.layers import LayerSpec
 from geoapp.services import incident_cells
 from geoapp.services.incident_cells import CellQuery, Period
@@ -93,3 +97,40 @@ def incident_points(
     return [
         ({k: v for k, v in r.items() if k != "geometry"}, r["geometry"]) for r in rows.mappings()
     ]
+
+
+PUBLIC_MEASURE_CELL_M = 250.0  # a measure's public area: the hexagons of this size it touches
+PUBLIC_MEASURE_STATUSES = ("agreed", "in_progress", "done")
+
+
+def public_measures(session: Session, community_id: int) -> list[tuple[dict[str, Any], str]]:
+    """(properties, GeoJSON geometry) of the measures residents may see.
+
+    Agreed, in progress and done only.  The target area is replaced by the union of the
+    250 m hexagons it touches, clipped to the community: an area drawn 150 m around a
+    resident's concern would otherwise give the concern's true point away.  Measures
+    without an area are listed with a null geometry (the results page shows them).
+    """
+    params = {"community_id": community_id, "statuses": list(PUBLIC_MEASURE_STATUSES)}
+    rows = session.execute(sql.load("public_measures"), params).mappings()
+    out = []
+    for row in rows:
+        props = {k: v for k, v in row.items() if k not in ("target", "boundary", "srid")}
+        geometry = None
+        if row["target"] is not None and row["boundary"] is not None:
+            geometry = _generalised(bytes(row["target"]), bytes(row["boundary"]), row["srid"])
+        out.append((props, geometry))
+    return out
+
+
+def _generalised(target_wkb: bytes, boundary_wkb: bytes, srid: int) -> str | None:
+    """The fixed hexagons an area touches, within the community, as GeoJSON (6 decimals)."""
+    area = project(shapely.from_wkb(target_wkb), 4326, srid)
+    i, j = covering_cells(area, PUBLIC_MEASURE_CELL_M)
+    if len(i) == 0:
+        return None
+    cells = shapely.union_all(shapely.polygons(hex_rings(i, j, PUBLIC_MEASURE_CELL_M)))
+    shape = shapely.intersection(project(cells, srid, 4326), shapely.from_wkb(boundary_wkb))
+    if shape.is_empty:
+        return None
+    return shapely.to_geojson(shapely.set_precision(shape, 1e-6))

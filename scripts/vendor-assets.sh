@@ -21,4 +21,9 @@ cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
   || cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
         node_modules/leaflet.markercluster/dist/MarkerCluster.css \
         node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css "$dest/leaflet.markercluster/"
+mkdir -p "$dest/leaflet-draw"
+cp -r node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css \
+      node_modules/leaflet-draw/dist/images node_modules/leaflet-draw/MIT-LICENSE.md "$dest/leaflet-draw/" 2>/dev/null \
+  || cp -r node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css \
+        node_modules/leaflet-draw/dist/images "$dest/leaflet-draw/"
 echo "vendor assets in $dest"

@@ -26,6 +26,7 @@ from geoapp.models.measure import (
     MeasureKind,
     MeasureStatus,
 )
+from geoapp.models.planning import PlanningSession, SessionPriority
 from geoapp.models.token import ApiToken
 from geoapp.models.user import Agency, LoginSession, Membership, Role, User
 
@@ -55,7 +56,9 @@ __all__ = [
     "MeasureKind",
     "MeasureStatus",
     "Membership",
+    "PlanningSession",
     "Role",
+    "SessionPriority",
     "Status",
     "User",
 ]

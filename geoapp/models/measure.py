@@ -72,6 +72,13 @@ class Measure(Base):
     )
     target_source: Mapped[str | None] = mapped_column(String(16))  # drawn | hotspots | concerns
     result_text: Mapped[str] = mapped_column(Text, default="")  # what was done, for residents
+    # Decided in a planning session (and for which of its priorities), when it was.
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("planning_session.id", ondelete="SET NULL"), index=True
+    )
+    priority_id: Mapped[int | None] = mapped_column(
+        ForeignKey("session_priority.id", ondelete="SET NULL")
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

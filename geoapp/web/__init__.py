@@ -14,10 +14,12 @@ from geoapp.web import (
     auth,
     hotspot_layers,
     incidents_staff,
+    measures_staff,
     moderation,
     public,
     report,
     security,
+    sessions_staff,
     staff,
 )
 from geoapp.web.problems import problem
@@ -38,6 +40,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(moderation.bp)
     app.register_blueprint(incidents_staff.bp)
     app.register_blueprint(analysis_staff.bp)
+    app.register_blueprint(measures_staff.bp)
+    app.register_blueprint(sessions_staff.bp)
     hotspot_layers.init_app(app)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
 

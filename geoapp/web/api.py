@@ -251,7 +251,10 @@ def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
         return hotspot_layers.layer_geojson(spec, community, audience)
     found = summary_by_slug(sess, slug)
     assert found is not None
-    if spec.source == "concerns":
+    if spec.source == "measures":
+        rows = [(p, g) for p, g in privacy.public_measures(sess, found.id) if g is not None]
+        extra = {"generalised_to": f"hexagons of {privacy.PUBLIC_MEASURE_CELL_M:g} m"}
+    elif spec.source == "concerns":
         rows = privacy.public_concerns(sess, found.id)
         extra = {"generalised_to_m": current_app.config["GEOAPP_PUBLIC_GRID_M"],
                  "sensitive_counts": privacy.sensitive_counts(sess, found.id)}  # fmt: skip

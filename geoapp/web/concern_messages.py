@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 MESSAGES = {
@@ -25,3 +26,9 @@ MESSAGES = {
 def message(code: str) -> str:
     """The resident-facing message for an error code."""
     return str(MESSAGES.get(code, code))
+
+
+def public_status_names() -> dict[str, str]:
+    """The steps of a concern the public map shows."""
+    return {"accepted": _("accepted"), "in_progress": _("in progress"),
+            "resolved": _("resolved")}  # fmt: skip

@@ -9,6 +9,7 @@ incident group codes, comma-separated; default all) and `size` (cell edge in met
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 import redis
 from flask import Flask, Response, current_app, request
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from geoapp import db, privacy
 from geoapp.layers import LayerSpec
@@ -48,8 +50,8 @@ def init_app(app: Flask) -> None:
     app.extensions["geoapp.cache"] = redis.Redis.from_url(url) if url else MemoryCache()
 
 
-def _date(name: str) -> date | None:
-    raw = request.args.get(name)
+def _date(name: str, args: Mapping[str, str]) -> date | None:
+    raw = args.get(name)
     if not raw:
         return None
     try:
@@ -59,23 +61,27 @@ def _date(name: str) -> date | None:
                                name=name, raw=raw)) from exc  # fmt: skip
 
 
-def parameters(found: Community) -> Parameters:
-    """Read from, to, group and size; defaults: the last twelve months with data, 500 m."""
+def parameters(found: Community, args: MultiDict[str, str] | None = None) -> Parameters:
+    """Read from, to, group and size; defaults: the last twelve months with data, 500 m.
+
+    From the query string, or from `args` (a session page's form sends them posted).
+    """
+    args = request.args if args is None else args
     sess = db.session()
-    end = _date("to") or hotspots.latest_day(sess, found.id) or date.today()
-    start = _date("from") or date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
+    end = _date("to", args) or hotspots.latest_day(sess, found.id) or date.today()
+    start = _date("from", args) or date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
     if start > end:
         raise ParameterError(_("'from' must not be after 'to'"))
     if (end - start).days > MAX_DAYS:
         raise ParameterError(_("the period may span at most %(n)s days", n=MAX_DAYS))
-    written = ",".join(request.args.getlist("group"))  # group=a,b or group=a&group=b
+    written = ",".join(args.getlist("group"))  # group=a,b or group=a&group=b
     codes = tuple(dict.fromkeys(c.strip() for c in written.split(",") if c.strip()))
     known = incident_cells.group_ids(sess)
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise ParameterError(_("no incident group %(codes)s",
                                codes=", ".join(repr(c) for c in unknown)))  # fmt: skip
-    size = request.args.get("size", str(DEFAULT_SIZE))
+    size = args.get("size") or str(DEFAULT_SIZE)
     if not size.isdigit() or int(size) not in SIZES:
         raise ParameterError(_("size must be one of %(sizes)s (metres)",
                                sizes=", ".join(map(str, SIZES))))  # fmt: skip

@@ -16,7 +16,7 @@ import folium
 from branca.element import MacroElement
 from flask import current_app, url_for
 from flask_babel import format_date
-from folium.plugins import Fullscreen, MarkerCluster
+from folium.plugins import Draw, Fullscreen, MarkerCluster
 from jinja2 import Template
 from markupsafe import Markup, escape
 
@@ -82,23 +82,55 @@ def _cluster_locally(cluster: MarkerCluster) -> None:
 
 
 class ExposeMap(MacroElement):
-    """Hand the map and its layer control to the page's own scripts (incident cells).
+    """Hand the map, its layer control and any drawing layer to the page's own scripts.
 
-    folium names its JavaScript variables at random; the incident filter needs both.
+    folium names its JavaScript variables at random; the incident filter needs the map
+    and the control, the measure form the layer that holds what was drawn.
     """
 
     _template = Template(
         "{% macro script(this, kwargs) %}"
         "window.geoappMap = {map: {{ this._parent.get_name() }},"
-        " layers: {{ this.control.get_name() }}};"
+        " layers: {{ this.control.get_name() }}"
+        "{% if this.draw %}, drawn: drawnItems_{{ this.draw.get_name() }}{% endif %}};"
         "document.dispatchEvent(new Event('geoapp:map'));"
         "{% endmacro %}"
     )
 
-    def __init__(self, control: folium.LayerControl) -> None:
+    def __init__(self, control: folium.LayerControl, draw: Draw | None = None) -> None:
         super().__init__()
         self._name = "ExposeMap"
         self.control = control
+        self.draw = draw
+
+
+def _area_draw(m: folium.Map) -> Draw:
+    """Leaflet.draw (folium's Draw plugin) for a target area: polygons and rectangles only.
+
+    The page's script turns what is drawn into the form's GeoJSON field.
+    """
+    none = False
+    draw = Draw(
+        position="topleft", show_geometry_on_click=False,
+        draw_options={"polyline": none, "circle": none, "marker": none, "circlemarker": none,
+                      "polygon": {"allowIntersection": False, "showArea": False},
+                      "rectangle": {"showArea": False}},
+    )  # fmt: skip
+    draw.default_js = [("leaflet_draw_js", _vendor("leaflet-draw/leaflet.draw.js"))]
+    draw.default_css = [("leaflet_draw_css", _vendor("leaflet-draw/leaflet.draw.css"))]
+    draw.add_to(m)
+    return draw
+
+
+def _areas_layer(m: folium.Map, name: str, rows: list[tuple[str, dict]], colour: str) -> None:
+    """Polygons with escaped-text popups (measures): one group in the layer control."""
+    group = folium.FeatureGroup(name=name, show=True)
+    for html, geometry in rows:
+        shape = folium.GeoJson(geometry, style_function=lambda _f: {
+            "color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.25})  # fmt: skip
+        TextPopup(html).add_to(shape)
+        shape.add_to(group)
+    group.add_to(m)
 
 
 def _concerns_layer(
@@ -152,8 +184,14 @@ def community_map(
     language: str,
     labels: dict[str, str],
     concerns: tuple[LayerSpec, list[tuple[dict, str]], dict[str, str]] | None = None,
+    areas: tuple[str, list[tuple[str, dict]], str] | None = None,
+    draw: bool = False,
 ) -> RenderedMap:
-    """The public map of one community: base map, boundary, layer control, scale, full screen."""
+    """The map of one community: base map, boundary, layer control, scale, full screen.
+
+    `concerns` adds the public concerns, `areas` (title, [(popup html, geometry)],
+    colour) a group of polygons such as measures, `draw` the drawing tools of a form.
+    """
     cfg = current_app.config
     m = folium.Map(
         location=FALLBACK_CENTRES.get(community.slug, UKRAINE_CENTRE),
@@ -190,12 +228,15 @@ def community_map(
         m.fit_bounds([[ymin, xmin], [ymax, xmax]])
     if concerns is not None:
         _concerns_layer(m, concerns[0], concerns[1], language, concerns[2])
+    if areas is not None:
+        _areas_layer(m, *areas)
+    drawing = _area_draw(m) if draw else None
     MetricScale().add_to(m)
     fullscreen = Fullscreen(title=labels["fullscreen"], title_cancel=labels["fullscreen_exit"])
     fullscreen.add_to(m)
     control = folium.LayerControl(collapsed=True)
     control.add_to(m)
-    ExposeMap(control).add_to(m)
+    ExposeMap(control, drawing).add_to(m)
     _serve_locally(m, fullscreen)
     root = m.get_root()
     root.render()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date
 
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import format_date
 from flask_babel import gettext as _
+from markupsafe import escape
 
 from geoapp import db, privacy
 from geoapp.i18n import current_language
@@ -18,8 +21,10 @@ from geoapp.services.communities import (
     summary_by_slug,
 )
 from geoapp.services.concerns import tracked
+from geoapp.web.concern_messages import public_status_names
 from geoapp.web.incident_layers import filter_options
 from geoapp.web.maps import community_map
+from geoapp.web.planning_messages import kind_names, status_names
 
 bp = Blueprint("public", __name__)
 
@@ -62,11 +67,14 @@ def community(slug: str) -> str:
     spec, feature, labels = map_basics(summary)
     concern_spec = current_app.extensions["geoapp.layers"]["concerns"]
     concerns = privacy.public_concerns(sess, summary.id)
-    statuses = {"accepted": _("accepted"), "in_progress": _("in progress"),
-                "resolved": _("resolved")}  # fmt: skip
-    rendered = community_map(summary, feature, spec, current_language(), labels,
-                             concerns=(concern_spec, concerns, statuses))  # fmt: skip
     layers = current_app.extensions["geoapp.layers"]
+    measures = privacy.public_measures(sess, summary.id)
+    areas = (layers["measures"].title(current_language()),
+             [(measure_popup(p), json.loads(g)) for p, g in measures if g is not None],
+             layers["measures"].style.get("color", "#15803d"))  # fmt: skip
+    rendered = community_map(summary, feature, spec, current_language(), labels,
+                             concerns=(concern_spec, concerns, public_status_names()),
+                             areas=areas)  # fmt: skip
     return render_template("community.html", community=summary, map=rendered,
                            concern_count=len(concerns),
                            incidents=filter_options(summary.id, summary.slug, "public"),
@@ -74,16 +82,32 @@ def community(slug: str) -> str:
                            sensitive=privacy.sensitive_counts(sess, summary.id))  # fmt: skip
 
 
+def measure_popup(props: dict) -> str:
+    """A public measure's popup, from escaped text only."""
+    kind, step = kind_names()[props["kind"]], status_names()[props["status"]]
+    lines = [f"<strong>{escape(props['title'])}</strong>", escape(f"{kind} · {step}")]
+    if props.get("done_on"):
+        lines.append(escape(format_date(date.fromisoformat(props["done_on"]), "long")))
+    if props.get("result"):
+        lines.append(f"<em>{escape(props['result'])}</em>")
+    return "<br>".join(lines)
+
+
 @bp.get("/c/<slug>/results")
 def results(slug: str) -> str:
-    """What was done: the community's resolved concerns with the staff's answers."""
+    """What was done: agreed and done measures, and resolved concerns with the answers."""
     sess = db.session()
     summary = summary_by_slug(sess, slug)
     if summary is None:
         abort(404)
     done = privacy.public_concerns(sess, summary.id, status="resolved")
     items = [{**p, "reported": date.fromisoformat(p["reported"])} for p, _g in done]
-    return render_template("results.html", community=summary, done=items)
+    measures = [{**p, "done_on": date.fromisoformat(p["done_on"]) if p["done_on"] else None,
+                 "start_on": date.fromisoformat(p["start_on"]) if p["start_on"] else None,
+                 "on_map": g is not None}
+                for p, g in privacy.public_measures(sess, summary.id)]  # fmt: skip
+    return render_template("results.html", community=summary, done=items, measures=measures,
+                           kinds=kind_names(), steps=status_names())  # fmt: skip
 
 
 @bp.get("/t/<token>")

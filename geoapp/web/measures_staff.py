@@ -1,0 +1,234 @@
+"""Measures for the staff of one community: the list (overdue first), the form, one measure.
+
+Every member reads; coordinators plan and move measures on.  The form keeps what was
+typed and marks each field with its problem; the target area is drawn on the map
+(Leaflet.draw), or comes from hot spot cells or linked concerns (the session page
+sends those).  A measure's page shows its evaluation when it has a target area and a
+start date.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from geoalchemy2.shape import to_shape
+from markupsafe import Markup, escape
+from shapely.geometry import mapping
+from sqlalchemy import select
+
+from geoapp import db, privacy
+from geoapp.i18n import current_language
+from geoapp.models.concern import Concern
+from geoapp.models.measure import Measure, MeasureConcern, MeasureIndicator, MeasureStatus
+from geoapp.models.user import Role
+from geoapp.services import measure_effects, measures, planning
+from geoapp.services.communities import summary_by_slug
+from geoapp.web import planning_messages as words
+from geoapp.web.access import community_role
+from geoapp.web.concern_messages import public_status_names
+from geoapp.web.effect_chart import chart_svg
+from geoapp.web.maps import RenderedMap, community_map
+from geoapp.web.public import map_basics
+
+bp = Blueprint("measures", __name__, url_prefix="/staff/c/<slug>/measures")
+TARGET_COLOUR = "#1d4ed8"
+INDICATOR_ROWS = 3
+FIELDS = ("title", "kind", "agency", "owner", "partners", "description", "start_on", "due_on",
+          "target_geojson", "cells", "size", "concern_ids", "session", "priority")  # fmt: skip
+
+
+def _can_plan() -> bool:
+    return g.role.rank >= Role.COORDINATOR.rank
+
+
+def _measure(public_id: str) -> Measure:
+    found = (
+        db.session()
+        .scalars(
+            select(Measure).where(
+                Measure.public_id == public_id, Measure.community_id == g.community.id
+            )
+        )
+        .first()
+    )
+    if found is None:
+        abort(404)
+    return found
+
+
+def target_map(
+    slug: str, items: list[Measure], draw: bool = False, with_concerns: bool = False
+) -> RenderedMap:
+    """The community map with the measures' target areas (popups from escaped text).
+
+    `with_concerns` adds the accepted concerns at their public points (the session map).
+    """
+    sess = db.session()
+    found = summary_by_slug(sess, slug)
+    assert found is not None
+    concerns = None
+    if with_concerns:
+        concerns = (current_app.extensions["geoapp.layers"]["concerns"],
+                    privacy.public_concerns(sess, found.id), public_status_names())  # fmt: skip
+    spec, feature, labels = map_basics(found)
+    kinds, steps = words.kind_names(), words.status_names()
+    rows = [(f"<strong>{escape(m.title)}</strong><br>{escape(kinds[m.kind.value])} · "
+             f"{escape(steps[m.status.value])}", mapping(to_shape(m.target)))
+            for m in items if m.target is not None]  # fmt: skip
+    return community_map(found, feature, spec, current_language(), labels, concerns=concerns,
+                         areas=(_("Measures"), rows, TARGET_COLOUR), draw=draw)  # fmt: skip
+
+
+@bp.get("/")
+@community_role(Role.VIEWER)
+def index(slug: str) -> str:
+    """Open measures, overdue first and then by due date; done and dropped after them."""
+    sess = db.session()
+    items = list(sess.scalars(select(Measure).where(
+        Measure.community_id == g.community.id)).all())  # fmt: skip
+    today = date.today()
+
+    def order(m: Measure) -> tuple:
+        return (not measures.overdue(m, today), m.status not in measures.OPEN,
+                m.due_on or date.max, m.id)  # fmt: skip
+
+    items.sort(key=order)
+    return render_template(
+        "staff/measures.html", community=g.community, items=items, today=today,
+        overdue={m.id for m in items if measures.overdue(m, today)}, can_plan=_can_plan(),
+        kinds=words.kind_names(), steps=words.status_names(), map=target_map(slug, items),
+    )  # fmt: skip
+
+
+def _draft(form: Any) -> measures.MeasureDraft:
+    """The form as a draft: cells as "i:j" pairs, concerns as public ids, indicator rows."""
+    cells = []
+    for pair in form.get("cells", "").replace(",", " ").split():
+        i, _sep, j = pair.partition(":")
+        if i.lstrip("-").isdigit() and j.lstrip("-").isdigit():
+            cells.append((int(i), int(j)))
+    size = form.get("size", "500")
+    indicators = [measures.Indicator(name=form.get(f"indicator_{n}_name", ""),
+                                     baseline=form.get(f"indicator_{n}_baseline", ""),
+                                     goal=form.get(f"indicator_{n}_goal", ""),
+                                     unit=form.get(f"indicator_{n}_unit", ""))
+                  for n in range(INDICATOR_ROWS)]  # fmt: skip
+    return measures.MeasureDraft(
+        title=form.get("title", ""), kind=form.get("kind", ""), agency=form.get("agency", ""),
+        owner=form.get("owner", ""), description=form.get("description", ""),
+        partners=form.get("partners", ""), start_on=form.get("start_on", ""),
+        due_on=form.get("due_on", ""), target_geojson=form.get("target_geojson", ""),
+        cells=cells, cell_size_m=int(size) if size in ("250", "500", "1000") else 500,
+        concern_ids=form.get("concern_ids", "").replace(",", " ").split(),
+        indicators=indicators,
+    )  # fmt: skip
+
+
+def record(form: Any) -> tuple[Measure | None, dict[str, str]]:
+    """Validate and store a measure from a form; (measure, {}) or (None, field -> message).
+
+    Shared with the session page, whose decisions are measures with the session's id.
+    """
+    sess = db.session()
+    try:
+        clean = measures.validate(sess, g.community, _draft(form))
+    except measures.InvalidMeasureError as exc:
+        return None, {k: words.problem(v) for k, v in exc.errors.items()}
+    session_id = form.get("session", type=int) if hasattr(form, "getlist") else None
+    planning_session = planning.get(sess, g.community.id, session_id) if session_id else None
+    measure = measures.create(sess, g.community, clean, current_user.user.id)
+    if planning_session is not None:
+        measure.session_id = planning_session.id
+        priority = form.get("priority", type=int)
+        if priority and any(p.id == priority for p in planning.priorities(sess, planning_session)):
+            measure.priority_id = priority
+        sess.commit()
+    return measure, {}
+
+
+def _form_page(values: dict[str, str], errors: dict[str, str], status: int = 200):
+    return render_template(
+        "staff/measure_form.html", community=g.community, values=values, errors=errors,
+        kinds=words.kind_names(), rows=range(INDICATOR_ROWS),
+        map=target_map(g.community.slug, [], draw=True),
+    ), status  # fmt: skip
+
+
+@bp.get("/new")
+@community_role(Role.COORDINATOR)
+def new(slug: str):
+    """An empty form; `cells`, `size`, `concern_ids`, `session`, `priority` may prefill it."""
+    values = {k: request.args.get(k, "") for k in FIELDS}
+    return _form_page(values, {})
+
+
+@bp.post("/new")
+@community_role(Role.COORDINATOR)
+def create(slug: str):
+    """Store the measure, or show the form again with what was typed and what is wrong."""
+    measure, errors = record(request.form)
+    if measure is None:
+        return _form_page(request.form.to_dict(), errors, 400)
+    return redirect(url_for("measures.detail", slug=slug, measure_id=measure.public_id))
+
+
+@bp.get("/<measure_id>")
+@community_role(Role.VIEWER)
+def detail(slug: str, measure_id: str) -> str:
+    """One measure: what, who, when, where, its indicators, concerns, steps and effect."""
+    sess = db.session()
+    measure = _measure(measure_id)
+    indicators = sess.scalars(select(MeasureIndicator).where(
+        MeasureIndicator.measure_id == measure.id).order_by(MeasureIndicator.id)).all()  # fmt: skip
+    concerns = sess.scalars(select(Concern).join(MeasureConcern).where(
+        MeasureConcern.measure_id == measure.id)).all()  # fmt: skip
+    effect = measure_effects.effect(sess, measure)
+    return render_template(
+        "staff/measure.html", community=g.community, measure=measure, indicators=indicators,
+        concerns=concerns, overdue=measures.overdue(measure), can_plan=_can_plan(),
+        next_steps=[s.value for s in measures.NEXT[measure.status]],
+        kinds=words.kind_names(), steps=words.status_names(), step_names=words.step_names(),
+        effect=effect, words=words, map=target_map(slug, [measure]),
+        chart=effect_chart(effect, measure), error=request.args.get("error"),
+    )  # fmt: skip
+
+
+def effect_chart(
+    effect: measure_effects.Effect | measure_effects.NoEffect, measure: Measure
+) -> Markup:
+    """The monthly chart of an evaluation (empty when there is none)."""
+    if not isinstance(effect, measure_effects.Effect) or measure.start_on is None:
+        return Markup("")
+    labels = {"target": _("Target area"), "buffer": _("Streets around it"),
+              "expected": _("Had it followed the community"), "start": _("start"),
+              "title": _("Offences per month before and after the start")}  # fmt: skip
+    return chart_svg(effect.months, effect.series, effect.expected, measure.start_on, labels)
+
+
+@bp.post("/<measure_id>/status")
+@community_role(Role.COORDINATOR)
+def move(slug: str, measure_id: str):
+    """Move the measure a step on (done needs what was done, in words for residents)."""
+    measure = _measure(measure_id)
+    to = MeasureStatus._value2member_map_.get(request.form.get("to", ""))
+    if to is None:
+        abort(400)
+    try:
+        measures.change_status(db.session(), measure, to, current_user.user.id,
+                               note=request.form.get("note", ""),
+                               result_text=request.form.get("result_text", ""))  # fmt: skip
+    except measures.MeasureStepError:
+        db.session().rollback()
+        return redirect(
+            url_for(
+                "measures.detail",
+                slug=slug,
+                measure_id=measure_id,
+                error="result" if to is MeasureStatus.DONE else "step",
+            )
+        )
+    return redirect(url_for("measures.detail", slug=slug, measure_id=measure_id))
