@@ -42,8 +42,10 @@ def constructed(engine, app, staff, tmp_path_factory):
         bolhrad = get_by_slug(sess, "bolhrad")
         srid = bolhrad.metric_srid
         to_metric = Transformer.from_crs(4326, srid, always_xy=True)
-        area = shapely.transform(shapely.from_wkb(bytes(bolhrad.geom.data)),
-                                 lambda xy: np.column_stack(to_metric.transform(*xy.T)))  # fmt: skip
+        area = shapely.transform(
+            shapely.from_wkb(bytes(bolhrad.geom.data)),
+            lambda xy: np.column_stack(to_metric.transform(*xy.T)),
+        )
         centre = shapely.point_on_surface(area)
         assert area.contains(centre.buffer(700)), "the target must lie well inside Bolhrad"
         c = (centre.x, centre.y)
@@ -87,8 +89,13 @@ def constructed(engine, app, staff, tmp_path_factory):
             plon, plat = to_metric.transform(x + n, y, direction="INVERSE")
             report_concern(sess, bolhrad, Report(category="vandalism", lon=plon, lat=plat,
                                                  client_token=f"effect-{n:04d}"))  # fmt: skip
-            sess.execute(text("UPDATE concern SET status = 'accepted', created_at = :d "
-                              "WHERE client_token = :t"), {"d": day, "t": f"effect-{n:04d}"})  # fmt: skip
+            sess.execute(
+                text(
+                    "UPDATE concern SET status = 'accepted', created_at = :d "
+                    "WHERE client_token = :t"
+                ),
+                {"d": day, "t": f"effect-{n:04d}"},
+            )
         sess.commit()
 
         half = 200.0
@@ -132,7 +139,12 @@ def test_the_known_answer_on_constructed_data(engine, constructed):
     assert inc.verdict == "displacement_less_than_gain"
     assert inc.odds_ratio == pytest.approx(4.0)
     con = result.concerns
-    assert (con.target.before, con.target.after, con.buffer.before, con.buffer.after) == (4, 1, 0, 0)
+    assert (con.target.before, con.target.after, con.buffer.before, con.buffer.after) == (
+        4,
+        1,
+        0,
+        0,
+    )
     assert (con.control.before, con.control.after) == (10, 10)
     assert con.verdict == "no_displacement" and con.wdq == 0
     # The chart's months add up to the windows' counts, and the dashed line is the

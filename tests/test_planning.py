@@ -17,8 +17,12 @@ from geoapp.services.communities import get_by_slug
 from geoapp.services.planning import InvalidPlanningError
 from tests.test_measures import STATION, draft, square
 
-STATE = {"center": [50.545, 30.21], "zoom": 15, "overlays": ["hotspots", "measures"],
-         "filters": {"from": "2025-01-01", "to": "2025-12-31", "group": "", "size": "500"}}  # fmt: skip
+STATE = {
+    "center": [50.545, 30.21],
+    "zoom": 15,
+    "overlays": ["hotspots", "measures"],
+    "filters": {"from": "2025-01-01", "to": "2025-12-31", "group": "", "size": "500"},
+}
 
 
 @pytest.fixture()
@@ -92,7 +96,9 @@ def test_participants_by_agency(db_session, bucha, actor):
 def test_the_minutes_report_back_on_the_previous_session(db_session, bucha, actor):
     first = planning.create(db_session, bucha, "Перше", "2026-01-12", actor)
     second = planning.create(db_session, bucha, "Друге", "2026-03-02", actor)
-    measure = measures.create(db_session, bucha, measures.validate(db_session, bucha, draft()), actor)
+    measure = measures.create(
+        db_session, bucha, measures.validate(db_session, bucha, draft()), actor
+    )
     measure.session_id = first.id
     measures.change_status(db_session, measure, MeasureStatus.AGREED, actor)
     minutes = planning.minutes(db_session, second)
@@ -107,7 +113,7 @@ def test_public_measures_are_agreed_and_generalised(db_session, bucha, actor):
         db_session, bucha, draft(target_geojson=drawn)), actor)  # fmt: skip
     assert privacy.public_measures(db_session, bucha.id) == []  # proposed: staff only
     measures.change_status(db_session, measure, MeasureStatus.AGREED, actor)
-    (props, geometry), = privacy.public_measures(db_session, bucha.id)
+    ((props, geometry),) = privacy.public_measures(db_session, bucha.id)
     assert set(props) >= {"title", "kind", "status", "agency", "start_on", "done_on", "result"}
     shown = shapely.from_geojson(geometry)
     drawn_shape = shapely.from_geojson(drawn)
