@@ -170,7 +170,7 @@ def test_the_measure_page_gives_the_verdict_in_ukrainian(app, staff, constructed
     assert sign_in(client, staff["olena"]).status_code == 302
     page = client.get(f"/staff/c/bolhrad/measures/{constructed}").get_data(as_text=True)
     assert 'data-verdict="displacement_less_than_gain"' in page
-    assert "частина правопорушень, імовірно, перемістилася" in page
+    assert "частина випадків, імовірно, перемістилася" in page
     assert "Зважений коефіцієнт зміщення: -0,33." in page
     assert "<svg" in page and "polyline" in page
     assert 'data-area="target"' in page

@@ -29,8 +29,13 @@ def status_names() -> dict[str, str]:
 
 def step_names() -> dict[str, str]:
     """The buttons that move a measure to a step."""
-    return {"proposed": _("Propose again"), "agreed": _("Agree"),
-            "in_progress": _("Start"), "done": _("Mark as done"), "dropped": _("Drop")}  # fmt: skip
+    return {
+        "proposed": _("Propose again"),
+        "agreed": _("Agree"),
+        "in_progress": _("Start work"),
+        "done": _("Mark as done"),
+        "dropped": _("Drop"),
+    }
 
 
 def agency_names() -> dict[str, str]:
@@ -69,28 +74,29 @@ def not_evaluated(reason: str) -> str:
     }.get(reason, reason)
 
 
-def verdict(result: Evaluation, what: str) -> str:
+def verdict(result: Evaluation) -> str:
     """Bowers & Johnson's reading of one evaluation as a sentence for the room.
 
-    `what` names the counted thing ("offences", "concerns") in the sentence.
+    The sentences say "cases": the page puts "Offences" or "Concerns" before them, and a
+    Ukrainian sentence cannot take either noun in every case it would need.
     """
     sentences = {
-        "no_data": _("Too few %(what)s to judge: none in the target area before the start, "
-                     "or none in the rest of the community.", what=what),
+        "no_data": _("Too few cases to judge: none in the target area before the start, "
+                     "or none in the rest of the community."),
         "no_improvement": _("The target area did not improve relative to the rest of the "
-                            "community (%(what)s).", what=what),
-        "no_displacement": _("The target area improved relative to the rest of the community, "
-                             "and the streets around it did not change: no sign that "
-                             "%(what)s moved next door.", what=what),
+                            "community."),
+        "no_displacement": _("The target area improved relative to the rest of the "
+                             "community, and the streets around it did not change: no sign "
+                             "of displacement next door."),
         "diffusion_greater": _("The target area improved, and the streets around it improved "
-                               "even more: the benefit spread (%(what)s).", what=what),
+                               "even more: the benefit spread."),
         "diffusion": _("The target area improved, and some of the benefit spread to the "
-                       "streets around it (%(what)s).", what=what),
-        "displacement_less_than_gain": _("The target area improved; some %(what)s probably "
-                                         "moved to the streets around it, but fewer than were "
-                                         "prevented: a net benefit.", what=what),
-        "displacement_exceeds_gain": _("More %(what)s moved to the streets around the target "
-                                       "than were prevented in it: no net benefit.", what=what),
+                       "streets around it."),
+        "displacement_less_than_gain": _("The target area improved; some cases probably moved "
+                                         "to the streets around it, but fewer than were "
+                                         "prevented: a net benefit."),
+        "displacement_exceeds_gain": _("More cases moved to the streets around the target "
+                                       "than were prevented in it: no net benefit."),
     }  # fmt: skip
     return sentences[result.verdict]
 

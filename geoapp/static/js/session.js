@@ -125,7 +125,7 @@
             l.bindPopup(function () { return popup(f.properties); });
           }
         });
-        if (wasOn) { hot.addTo(ctx.map); hot.bringToBack(); }
+        if (wasOn) { hot.addTo(ctx.map); }
         ctx.layers.addOverlay(hot, cfg.lHotspots);
         box.dataset.hotspots = String(data.features.length);
         if (then) { then(); }
