@@ -66,6 +66,8 @@ def init_app(app: Flask) -> None:
     app.after_request(_remember_choice)
     # Numbers the Ukrainian way: 12 345 (a non-breaking space groups thousands).
     app.jinja_env.filters["format_number"] = format_decimal
+    # Dates kept as ISO text in JSON (a priority's evidence) back to dates for `dateformat`.
+    app.jinja_env.filters["from_iso"] = date.fromisoformat
     app.jinja_env.globals.update(
         current_language=current_language, localized=localized, period_name=period_name
     )

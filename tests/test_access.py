@@ -8,6 +8,9 @@ Expected: signed out -> 302 to sign-in; a stranger to the community -> 404
 
 from __future__ import annotations
 
+import uuid
+from datetime import date
+
 import pytest
 
 from geoapp.models.user import Role
@@ -21,6 +24,8 @@ SAMPLE_ARGS = {
     "public_id": None,
     "token": None,
     "int:batch_id": None,
+    "measure_id": None,
+    "int:session_id": None,
 }
 SAMPLE_QUERY = {
     "api.locate_point": "?lon=30.22&lat=50.55",
@@ -70,8 +75,20 @@ def samples(app, engine):
         sess.add(batch)
         sess.commit()
         batch_id = str(batch.id)
+        from geoapp.models.measure import Measure
+        from geoapp.models.planning import PlanningSession
+
+        meeting = PlanningSession(community_id=concern.community_id, held_on=date(2026, 3, 2),
+                                  title="Access matrix sample", participants=[],
+                                  map_state={})  # fmt: skip
+        measure = Measure(public_id=str(uuid.uuid4()), community_id=concern.community_id,
+                          title="Access matrix sample", kind="lighting", agency="Рада",
+                          owner="Owner", status="proposed")  # fmt: skip
+        sess.add_all([meeting, measure])
+        sess.commit()
+        extra = {"measure_id": measure.public_id, "int:session_id": str(meeting.id)}
     return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1],
-            "int:batch_id": batch_id}  # fmt: skip
+            "int:batch_id": batch_id, **extra}  # fmt: skip
 
 
 def _routes(app) -> list[tuple[str, object, str]]:

@@ -7,6 +7,7 @@ done, and a resident sees it on the results page and the public map."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -111,6 +112,7 @@ def test_a_session_from_hot_spot_to_residents(browser, live_server, staff, plant
     pdf_url = page.get_by_role("link", name="Протокол (PDF)").get_attribute("href")
     response = page.request.get(live_server + pdf_url)
     assert response.ok and response.headers["content-type"] == "application/pdf"
+    Path("var/minutes.pdf").write_bytes(response.body())  # to look at
     pages = PdfReader(io.BytesIO(response.body())).pages
     minutes = " ".join(" ".join(p.extract_text() for p in pages).split())  # table cells wrap
     for words in ("Протокол спільного засідання з планування", TITLE, "Петро Сидоренко",
