@@ -93,12 +93,12 @@ def test_participants_by_agency(db_session, bucha, actor):
     assert minutes.participants == {"prosecutor": ["Олена Коваль", "Ірина Мельник"]}
 
 
-def test_the_minutes_report_back_on_the_previous_session(db_session, bucha, actor):
-    first = planning.create(db_session, bucha, "Перше", "2026-01-12", actor)
-    second = planning.create(db_session, bucha, "Друге", "2026-03-02", actor)
-    measure = measures.create(
-        db_session, bucha, measures.validate(db_session, bucha, draft()), actor
-    )
+def test_the_minutes_report_back_on_the_previous_session(db_session, actor):
+    lviv = get_by_slug(db_session, "lviv-halytskyi")  # no other test plans sessions there
+    first = planning.create(db_session, lviv, "Перше", "2026-01-12", actor)
+    second = planning.create(db_session, lviv, "Друге", "2026-03-02", actor)
+    clean = measures.validate(db_session, lviv, draft())
+    measure = measures.create(db_session, lviv, clean, actor)
     measure.session_id = first.id
     measures.change_status(db_session, measure, MeasureStatus.AGREED, actor)
     minutes = planning.minutes(db_session, second)
