@@ -58,15 +58,7 @@
   }
 
   function popup(props) {
-    var div = document.createElement("div");
-    var strong = document.createElement("strong");
-    strong.textContent = labels[props.gi_bin + 3];
-    div.appendChild(strong);
-    if (props.count !== null && props.count !== undefined) {
-      div.appendChild(document.createElement("br"));
-      div.appendChild(document.createTextNode(cfg.lCount + ": " + fmt.format(props.count)));
-    }
-    return div;
+    return window.geoappHotspotPopup(props, labels, cfg.lCount, fmt);
   }
 
   /* A legend box: a titled panel whose body `fill` writes (text nodes only). */

@@ -89,14 +89,7 @@
   }
 
   function popup(props) {
-    var div = document.createElement("div");
-    var strong = document.createElement("strong");
-    strong.textContent = labels[props.gi_bin + 3];
-    div.appendChild(strong);
-    if (props.count !== null && props.count !== undefined) {
-      div.appendChild(document.createElement("br"));
-      div.appendChild(document.createTextNode(cfg.lCount + ": " + fmt.format(props.count)));
-    }
+    var div = window.geoappHotspotPopup(props, labels, cfg.lCount, fmt);
     if (document.getElementById("priority-form")) {
       var button = document.createElement("button");
       button.type = "button";
