@@ -21,6 +21,7 @@ SAMPLE_ARGS = {
     "public_id": None,
     "token": None,
     "int:batch_id": None,
+    "any(csv, gpkg):fmt": "csv",
 }
 SAMPLE_QUERY = {
     "api.locate_point": "?lon=30.22&lat=50.55",

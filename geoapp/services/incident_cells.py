@@ -236,7 +236,7 @@ def cells(session: Session, query: CellQuery, exact: bool) -> tuple[list[tuple[d
             total = {"count": count, "suppressed": withheld}
             continue
         props = {"count": count, "suppressed": withheld, "cell_size_m": query.size_m,
-                 "period": query.period.label}  # fmt: skip
+                 "period": query.period.label, "i": row["i"], "j": row["j"]}  # fmt: skip
         features.append((props, row["geometry"]))
     return features, total
 
