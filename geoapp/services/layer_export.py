@@ -60,6 +60,13 @@ class Tally:
     size: int = 0
     digest: Any = field(default_factory=hashlib.sha256)
 
+    @classmethod
+    def of(cls, body: bytes, features: int) -> Tally:
+        """The tally of a body sent in one piece."""
+        tally = cls(features=features)
+        tally.add(body)
+        return tally
+
     def add(self, chunk: bytes) -> bytes:
         """Count one chunk on its way out and return it unchanged."""
         self.size += len(chunk)
@@ -214,14 +221,21 @@ def audited(
         complete = True
     finally:
         with open_session() as sess:
-            audit.record(sess, "layer.export", recipient.actor, actor_id=recipient.actor_id,
-                         community_id=community_id, object_type="layer", object_id=data.spec.id,
-                         client_addr=recipient.client_addr,
-                         details={"format": fmt, "audience": recipient.audience,
-                                  "filters": filters, "features": tally.features,
-                                  "bytes": tally.size, "sha256": tally.digest.hexdigest(),
-                                  "complete": complete})  # fmt: skip
+            record(sess, data.spec.id, fmt, recipient, community_id, filters, tally, complete)
             sess.commit()
+
+
+def record(
+    session: Session, layer: str, fmt: str, recipient: Recipient, community_id: int,
+    filters: dict[str, Any], tally: Tally, complete: bool,
+) -> None:  # fmt: skip
+    """One `layer.export` audit event: who, which layer and filters, and the body's sha256."""
+    audit.record(session, "layer.export", recipient.actor, actor_id=recipient.actor_id,
+                 community_id=community_id, object_type="layer", object_id=layer,
+                 client_addr=recipient.client_addr,
+                 details={"format": fmt, "audience": recipient.audience, "filters": filters,
+                          "features": tally.features, "bytes": tally.size,
+                          "sha256": tally.digest.hexdigest(), "complete": complete})  # fmt: skip
 
 
 def filter_bbox(

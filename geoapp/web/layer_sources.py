@@ -27,6 +27,7 @@ from geoapp import db, privacy
 from geoapp.layers import LayerSpec
 from geoapp.models.community import Community
 from geoapp.services import layer_export
+from geoapp.services.categories import for_community
 from geoapp.services.communities import boundary_geojson, summary_by_slug
 from geoapp.services.incident_cells import PeriodError, parse_period
 from geoapp.services.layer_export import LayerData
@@ -70,6 +71,9 @@ def parse_bbox(raw: str | None) -> BBox | None:
 
 def check_names(spec: LayerSpec, names: set[str], extra: set[str] = frozenset()) -> None:
     """Refuse parameters the layer does not take (a typo must not widen an export)."""
+    empty = sorted(n for n in names if not request.args.get(n))
+    if empty:
+        raise FilterError(f"parameter {', '.join(empty)} is empty (leave it out instead)")
     unknown = sorted(names - FILTERS.get(spec.source, set()) - ALWAYS - extra)
     if unknown:
         takes = ", ".join(sorted(FILTERS.get(spec.source, set()))) or "none"
@@ -99,6 +103,10 @@ def concern_filter(
         raise FilterError(f"'status' must be one of {', '.join(STATUSES)}")
     written = ",".join(request.args.getlist("group"))
     codes = tuple(c.strip() for c in written.split(",") if c.strip())
+    known = {c.code for c in for_community(db.session(), found.id)}
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise FilterError(f"no concern category {', '.join(map(repr, unknown))} here")
     salt = hashlib.sha256(b"feature-id:" + current_app.config["SECRET_KEY"].encode())
     return privacy.ConcernFilter(found.id, start=start, stop=stop, categories=codes,
                                  status=status, bbox=bbox, id_salt=salt.hexdigest()[:16],
