@@ -13,10 +13,14 @@ with their area generalised to the fixed 250 m hexagons it touches (`public_meas
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import shapely
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
@@ -134,3 +138,93 @@ def _generalised(target_wkb: bytes, boundary_wkb: bytes, srid: int) -> str | Non
     if shape.is_empty:
         return None
     return shapely.to_geojson(shapely.set_precision(shape, 1e-6))
+
+
+# --- Exports, OGC items and tiles: features as text, whitelisted here ------------------------
+
+# One exported feature: its id, its whitelisted properties as JSON text, its geometry as
+# GeoJSON text (WGS 84, 6 decimals).  Text, not dicts, so a million features cross from
+# PostgreSQL to the client without being parsed and re-serialised on the way.
+FeatureText = tuple[str | None, str, str | None]
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def whitelisted_json(spec: LayerSpec, properties: Mapping[str, Any]) -> str:
+    """The layer's whitelisted properties of one feature as compact JSON text."""
+    return json.dumps({k: properties.get(k) for k in spec.properties}, ensure_ascii=False,
+                      separators=(",", ":"), default=str)  # fmt: skip
+
+
+def feature_texts(
+    spec: LayerSpec,
+    rows: Iterable[tuple[Mapping[str, Any], str | None]],
+    fid: Callable[[Mapping[str, Any]], str | None],
+) -> Iterator[FeatureText]:
+    """Rows computed in Python (cells, hot spots, boundaries) as whitelisted feature texts."""
+    for props, geometry in rows:
+        yield fid(props), whitelisted_json(spec, props), geometry
+
+
+def _properties_sql(spec: LayerSpec, columns: Iterable[str]) -> str:
+    """`json_build_object(...)` over the whitelist; a property the source lacks is null."""
+    have = set(columns)
+    pairs = []
+    for name in spec.properties:
+        if not _NAME.match(name):
+            raise ValueError(f"{spec.path}: property '{name}' is not a plain name")
+        pairs.append(f"'{name}', " + (f'src."{name}"' if name in have else "NULL"))
+    return f"json_build_object({', '.join(pairs)})::text"
+
+
+# The columns `export_concerns.sql` offers; the layer spec picks among them.
+CONCERN_COLUMNS = ("category", "category_uk", "category_en", "status", "reported", "answer")
+
+
+@dataclass(frozen=True)
+class ConcernFilter:
+    """What a caller may narrow public concerns by: period, categories, status, bbox, page."""
+
+    community_id: int
+    start: date | None = None
+    stop: date | None = None
+    categories: tuple[str, ...] = ()
+    status: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    fid: str | None = None
+    limit: int | None = None
+    offset: int = 0
+    id_salt: str = ""
+
+
+def _concern_params(query: ConcernFilter) -> dict[str, Any]:
+    west, south, east, north = query.bbox or (None, None, None, None)
+    return {"community_id": query.community_id, "start": query.start, "stop": query.stop,
+            "categories": list(query.categories) or None, "status": query.status,
+            "west": west, "south": south, "east": east, "north": north, "fid": query.fid,
+            "limit": query.limit, "offset": query.offset,
+            "id_salt": query.id_salt}  # fmt: skip
+
+
+def concern_texts(
+    session: Session, spec: LayerSpec, query: ConcernFilter, batch: int = 5000
+) -> Iterator[FeatureText]:
+    """Public concerns as feature texts, streamed from a server-side cursor.
+
+    The whitelist is applied in the SQL itself (`json_build_object` over the spec's
+    properties) and only the public point leaves, so memory stays flat for any number of
+    concerns and nothing outside the whitelist is ever fetched into the process.
+    """
+    statement = text(
+        "SELECT src.fid, " + _properties_sql(spec, CONCERN_COLUMNS) + ", "
+        "ST_AsGeoJSON(src.public_point, 6) FROM (" + sql.raw_text("export_concerns") + ") src"
+    )
+    conn = session.connection().execution_options(stream_results=True, yield_per=batch)
+    for part in conn.execute(statement, _concern_params(query)).partitions():
+        yield from part  # type: ignore[misc]
+
+
+def concern_count(session: Session, query: ConcernFilter) -> int:
+    """How many public concerns match (OGC's numberMatched), without paging."""
+    statement = text("SELECT count(*) FROM (" + sql.raw_text("export_concerns") + ") src")
+    params = {**_concern_params(query), "limit": None, "offset": 0}
+    return int(session.execute(statement, params).scalar_one())

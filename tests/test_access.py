@@ -26,6 +26,9 @@ SAMPLE_ARGS = {
     "int:batch_id": None,
     "measure_id": None,
     "int:session_id": None,
+    "any(csv, gpkg):fmt": "csv",
+    "collection": "bucha.boundaries",
+    "fid": None,
 }
 SAMPLE_QUERY = {
     "api.locate_point": "?lon=30.22&lat=50.55",
@@ -87,15 +90,20 @@ def samples(app, engine):
         sess.add_all([meeting, measure])
         sess.commit()
         extra = {"measure_id": measure.public_id, "int:session_id": str(meeting.id)}
+    katotth = app.test_client().get("/api/v1/communities/bucha/layers/boundaries.geojson")
     return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1],
-            "int:batch_id": batch_id, **extra}  # fmt: skip
+            "int:batch_id": batch_id, **extra,
+            "fid": katotth.get_json()["features"][0]["id"]}  # fmt: skip
 
 
 def _routes(app) -> list[tuple[str, object, str]]:
-    """(endpoint, access rule, URL template) for every GET route under /staff and /api."""
+    """(endpoint, access rule, URL template) for every GET route of staff, API, OGC, tiles."""
     out = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(("/staff", "/api")) or "GET" not in rule.methods:
+        if (
+            not rule.rule.startswith(("/staff", "/api", "/ogc", "/tiles"))
+            or "GET" not in rule.methods
+        ):
             continue
         view = app.view_functions[rule.endpoint]
         access = getattr(view, "access", None)

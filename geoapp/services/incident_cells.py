@@ -77,6 +77,8 @@ def parse_period(value: str) -> Period:
     if not match:
         raise PeriodError(f"'{value}' is not a period (write 2025, 2025-Q2 or 2025-03)")
     year, quarter, month = int(match[1]), match[2], match[3]
+    if year < 1:
+        raise PeriodError(f"'{value}': there is no year 0")
     if quarter:
         return Period("quarter", date(year, 3 * int(quarter) - 2, 1))
     if month:
@@ -236,7 +238,7 @@ def cells(session: Session, query: CellQuery, exact: bool) -> tuple[list[tuple[d
             total = {"count": count, "suppressed": withheld}
             continue
         props = {"count": count, "suppressed": withheld, "cell_size_m": query.size_m,
-                 "period": query.period.label}  # fmt: skip
+                 "period": query.period.label, "i": row["i"], "j": row["j"]}  # fmt: skip
         features.append((props, row["geometry"]))
     return features, total
 

@@ -18,3 +18,13 @@ def load(name: str) -> TextClause:
 def raw(name: str) -> str:
     """The text of `geoapp/sql/<name>.sql` for a plain psycopg cursor (%(name)s placeholders)."""
     return files(__package__).joinpath(f"{name}.sql").read_text(encoding="utf-8")
+
+
+@cache
+def raw_text(name: str) -> str:
+    """The text of `geoapp/sql/<name>.sql` with its comments and final semicolon removed.
+
+    For statements that are composed (wrapped as a subquery) before they run.
+    """
+    lines = [ln for ln in raw(name).splitlines() if not ln.lstrip().startswith("--")]
+    return "\n".join(lines).strip().rstrip(";")

@@ -16,6 +16,7 @@ from geoapp.web import (
     incidents_staff,
     measures_staff,
     moderation,
+    ogc,
     public,
     report,
     security,
@@ -26,7 +27,7 @@ from geoapp.web.problems import problem
 
 
 def _wants_problem() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/ogc", "/tiles/"))
 
 
 def init_app(app: Flask) -> None:
@@ -42,8 +43,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(analysis_staff.bp)
     app.register_blueprint(measures_staff.bp)
     app.register_blueprint(sessions_staff.bp)
+    app.register_blueprint(ogc.bp)
     hotspot_layers.init_app(app)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
+    security.csrf.exempt(ogc.bp)
 
     @app.context_processor
     def role_names() -> dict:
@@ -62,7 +65,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if _wants_problem():
-            return problem(exc.code or 500, exc.name, exc.description or exc.name)
+            response, code = problem(exc.code or 500, exc.name, exc.description or exc.name)
+            for name, value in exc.get_headers():
+                if name.lower() == "allow":  # a 405 says what is allowed (RFC 9110)
+                    response.headers[name] = value
+            return response, code
         return render_template("error.html", code=exc.code, name=exc.name), exc.code
 
     @app.errorhandler(Exception)

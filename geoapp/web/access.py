@@ -101,17 +101,27 @@ def layer_audience(community_id: int) -> str:
     communities; everyone else is the public.  A token that does not verify is an
     error rather than a silent downgrade, so a partner notices an expired token.
     """
-    from geoapp.services import tokens
-
     if current_user.is_authenticated and not current_user.must_enrol_totp:
         role = current_user.role_in(community_id)
         if role is not None:
             return "staff" if role is Role.VIEWER else "analyst"
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        row = tokens.verify(db.session(), header[7:].strip())
-        if row is None:
-            raise BadTokenError
-        if any(c.id == community_id for c in row.communities):
-            return "partner"
+    row = partner_token()
+    if row is not None and any(c.id == community_id for c in row.communities):
+        return "partner"
     return "public"
+
+
+def partner_token() -> Any | None:
+    """The live partner token in `Authorization: Bearer`, None when none is sent.
+
+    Raises BadTokenError for a token that does not verify.
+    """
+    from geoapp.services import tokens
+
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    row = tokens.verify(db.session(), header[7:].strip())
+    if row is None:
+        raise BadTokenError
+    return row

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask_login import current_user
 
 from geoapp import db, privacy
 from geoapp.i18n import current_language
+from geoapp.services import layer_export
 from geoapp.services.categories import for_community
-from geoapp.services.communities import (
-    boundary_geojson,
-    get_by_slug,
-    list_communities,
-    summary_by_slug,
-)
+from geoapp.services.communities import get_by_slug, list_communities, summary_by_slug
 from geoapp.services.concerns import ConcernInvalid, Report, nearby, report_concern, support
 from geoapp.services.geocode import geocode, reverse
+from geoapp.services.incident_cells import PeriodError
 from geoapp.services.locate import locate
-from geoapp.web import hotspot_layers, incident_layers
-from geoapp.web.access import BadTokenError, layer_audience
+from geoapp.web import hotspot_layers, layer_sources
+from geoapp.web.access import BadTokenError, layer_audience, partner_token
 from geoapp.web.concern_messages import message
 from geoapp.web.problems import problem
 from geoapp.web.security import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-OSM_ATTRIBUTION = "© OpenStreetMap contributors, ODbL 1.0"
 
 
 def _coordinate(name: str, low: float, high: float) -> float | tuple[Response, int]:
@@ -226,15 +223,22 @@ def concern_support(slug: str, public_id: str) -> Response | tuple[Response, int
 
 @bp.get("/communities/<slug>/layers/<layer>.geojson")
 def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
-    """A layer of one community as RFC 7946 GeoJSON with a metadata member.
+    """A layer of one community as RFC 7946 GeoJSON with a metadata member (`layer_file`)."""
+    return layer_file(slug, layer, "geojson")
+
+
+@bp.get("/communities/<slug>/layers/<layer>.<any(csv, gpkg):fmt>")
+def layer_file(slug: str, layer: str, fmt: str) -> Response | tuple[Response, int]:
+    """A layer of one community as GeoJSON, CSV or GeoPackage, with its metadata.
 
     What the caller receives depends on who they are (`layer_audience`); a layer they may
-    not see answers 404 like a layer that does not exist.
+    not see answers 404 like a layer that does not exist.  Non-exportable layers (the
+    analysts' `incidents`, `concern_gaps`) are served to the staff map as GeoJSON only.
+    The body is streamed; when it has gone, its sha256 is written to the audit trail.
     """
     specs = current_app.extensions["geoapp.layers"]
     spec = specs.get(layer)
-    sess = db.session()
-    community = get_by_slug(sess, slug)
+    community = get_by_slug(db.session(), slug)
     if spec is None or community is None:
         return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
     try:
@@ -243,33 +247,42 @@ def layer_geojson(slug: str, layer: str) -> Response | tuple[Response, int]:
         return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
     if not privacy.may_see(spec, audience):
         return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
-    if spec.source == "incident_cells":
-        return incident_layers.cells_geojson(spec, community, audience)
-    if spec.source == "incidents":
-        return incident_layers.points_geojson(spec, community, audience)
-    if spec.source in ("hotspots", "emerging_hotspots", "concern_gaps"):
-        return hotspot_layers.layer_geojson(spec, community, audience)
-    found = summary_by_slug(sess, slug)
-    assert found is not None
-    if spec.source == "measures":
-        rows = [(p, g) for p, g in privacy.public_measures(sess, found.id) if g is not None]
-        extra = {"generalised_to": f"hexagons of {privacy.PUBLIC_MEASURE_CELL_M:g} m"}
-    elif spec.source == "concerns":
-        rows = privacy.public_concerns(sess, found.id)
-        extra = {"generalised_to_m": current_app.config["GEOAPP_PUBLIC_GRID_M"],
-                 "sensitive_counts": privacy.sensitive_counts(sess, found.id)}  # fmt: skip
-    else:
-        geometry = boundary_geojson(sess, found.id) if found.bbox else None
-        rows = [(asdict(found), geometry)] if geometry else []
-        extra = {}
-    body = privacy.feature_collection(
-        spec,
-        rows,
-        community=found.slug,
-        licence=OSM_ATTRIBUTION,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        **extra,
-    )
-    response = jsonify(body)
-    response.mimetype = "application/geo+json"
+    if fmt != "geojson" and not spec.exportable:
+        return problem(404, "Not Found", f"layer '{layer}' is not exported as {fmt}")
+    try:
+        data = layer_sources.layer_data(spec, community, audience)
+    except (layer_sources.FilterError, PeriodError, hotspot_layers.ParameterError) as exc:
+        return problem(400, "Bad Request", str(exc))
+    except PermissionError:
+        return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
+    return export_response(data, fmt, community.id, audience)
+
+
+def export_response(data: layer_export.LayerData, fmt: str, community_id: int,
+                    audience: str) -> Response:  # fmt: skip
+    """Stream `data` in `fmt`; the audit event (with the body's sha256) follows the last byte."""
+    filters = {k: v for k, v in request.args.items() if k != "lang"}
+    sessionmaker = current_app.extensions["geoapp.sessionmaker"]
+    body = layer_export.audited(data, fmt, recipient(audience), community_id, filters,
+                                sessionmaker)  # fmt: skip
+    response = Response(body, mimetype=layer_export.FORMATS[fmt])
+    name = f"{data.metadata.get('community', 'geoapp')}-{data.spec.id}.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    if fmt != "geojson":  # CSV and GeoPackage carry it too: as a header, and in the gpkg
+        response.headers["Geoapp-Metadata"] = json.dumps(data.metadata, default=str)
+    response.headers["Cache-Control"] = "private, no-store" if audience != "public" else "no-cache"
     return response
+
+
+def recipient(audience: str) -> layer_export.Recipient:
+    """Who is receiving an export, for the audit trail: a staff member, a partner, the public."""
+    addr = request.remote_addr
+    if audience in ("staff", "analyst") and current_user.is_authenticated:
+        user = current_user.user
+        return layer_export.Recipient(user.email, user.id, audience, addr)
+    if audience == "partner":
+        row = partner_token()
+        if row is not None:
+            return layer_export.Recipient(f"token:{row.prefix} ({row.partner})", None,
+                                          audience, addr)  # fmt: skip
+    return layer_export.Recipient("public", None, audience, addr)

@@ -11,22 +11,22 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import redis
-from flask import Flask, Response, current_app, request
+from flask import Flask, current_app, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from geoapp import db, privacy
+from geoapp import db
 from geoapp.layers import LayerSpec
 from geoapp.models.community import Community
 from geoapp.services import hotspots, incident_cells
 from geoapp.services.hotspots import HotspotQuery, Hotspots, MemoryCache
-from geoapp.web.problems import problem
 
+LICENCE = "CC BY 4.0 (classes of aggregated counts)"
 SIZES = (250, 500, 1000)
 DEFAULT_SIZE = 500
 MAX_DAYS = 366 * 5
@@ -68,8 +68,17 @@ def parameters(found: Community, args: MultiDict[str, str] | None = None) -> Par
     """
     args = request.args if args is None else args
     sess = db.session()
-    end = _date("to", args) or hotspots.latest_day(sess, found.id) or date.today()
-    start = _date("from", args) or date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
+    if args.get("period"):  # the exports' filter: a year, quarter or month
+        if args.get("from") or args.get("to"):
+            raise ParameterError(_("give either 'period' or 'from' and 'to', not both"))
+        try:
+            period = incident_cells.parse_period(args["period"])
+        except incident_cells.PeriodError as exc:
+            raise ParameterError(str(exc)) from exc
+        start, end = period.start, period.stop - timedelta(days=1)
+    else:
+        end = _date("to", args) or hotspots.latest_day(sess, found.id) or date.today()
+        start = _date("from", args) or date(end.year - 1 + (end.month == 12), end.month % 12 + 1, 1)
     if start > end:
         raise ParameterError(_("'from' must not be after 'to'"))
     if (end - start).days > MAX_DAYS:
@@ -96,29 +105,29 @@ def analysis(found: Community) -> tuple[Parameters, Hotspots | None]:
     return params, hotspots.analyse(db.session(), params.query, cache)
 
 
-def layer_geojson(spec: LayerSpec, found: Community, audience: str) -> Response | tuple:
-    """One of the three hot spot layers for the request's parameters."""
-    try:
-        params, result = analysis(found)
-    except ParameterError as exc:
-        return problem(400, "Bad Request", str(exc))
+def layer_data(
+    spec: LayerSpec, found: Community, audience: str
+) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
+    """One of the three hot spot layers for the request's parameters, and its metadata.
+
+    Raises ParameterError (answered 400) for a wrong parameter.
+    """
+    params, result = analysis(found)
     rows: list[tuple[dict[str, Any], str]] = []
     if result is not None:
         rows = _rows(spec.source, result, audience)
     query = params.query
-    body = privacy.feature_collection(
-        spec, rows, community=found.slug,
+    meta = dict(
+        community=found.slug, licence=LICENCE,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         period={"from": query.start.isoformat(), "to": query.end.isoformat()},
         group=",".join(params.groups) or "all",
         aggregation_unit=f"hexagon, {query.size_m} m edge, EPSG:{found.metric_srid}",
-        cell_size_m=query.size_m, classes_only=audience == "partner",
+        k=None, cell_size_m=query.size_m, classes_only=audience == "partner",
         statistic="Getis-Ord Gi* (normal approximation), FDR-corrected classes",
-        distance_band_m=None if result is None else round(result.band_m),
+        distance_band_m=None if result is None or audience == "partner" else round(result.band_m),
     )  # fmt: skip
-    response = current_app.json.response(body)
-    response.mimetype = "application/geo+json"
-    return response
+    return rows, meta
 
 
 def _rows(source: str, result: Hotspots, audience: str) -> list[tuple[dict[str, Any], str]]:

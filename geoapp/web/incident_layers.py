@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import current_app, request, url_for
 
 from geoapp import db, privacy
 from geoapp.layers import LayerSpec
 from geoapp.models.community import Community
 from geoapp.services import incident_cells
 from geoapp.services.incident_cells import CellQuery, Period, PeriodError, parse_period
-from geoapp.web.problems import problem
 
 LICENCE = "CC BY 4.0 (aggregated counts); boundaries © OpenStreetMap contributors, ODbL 1.0"
 
@@ -35,13 +34,6 @@ def _filters() -> tuple[Period | None, int | None, str | None]:
         if category_id is None:
             raise PeriodError(f"no incident group '{group}'")
     return period, category_id, group
-
-
-def _geojson(body: dict[str, Any]) -> Response:
-    """A GeoJSON answer with its own media type (RFC 7946)."""
-    response = current_app.json.response(body)
-    response.mimetype = "application/geo+json"
-    return response
 
 
 def default_period(community_id: int) -> Period | None:
@@ -63,18 +55,18 @@ def default_size(community_id: int, audience: str, period: Period | None) -> int
     return next((s for s in public if shares.get(s, 0) >= 0.8), public[-1])
 
 
-def cells_geojson(
+def cells_data(
     spec: LayerSpec, found: Community, audience: str
-) -> Response | tuple[Response, int]:
-    """The `incident_cells` layer for one size, period and group."""
-    try:
-        period, category_id, group = _filters()
-    except PeriodError as exc:
-        return problem(400, "Bad Request", str(exc))
+) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
+    """The `incident_cells` rows for one size, period and group, and their metadata.
+
+    Raises PeriodError (answered 400) when a filter is wrong or not open to the caller.
+    """
+    period, category_id, group = _filters()
     period = period or default_period(found.id)
     if audience != "analyst" and (category_id is not None or (period and period.kind != "year")):
-        return problem(400, "Bad Request", "outside the staff, cell counts are published per "
-                       "whole year for all groups together (choose a year, no group)")  # fmt: skip
+        raise PeriodError("outside the staff, cell counts are published per whole year for "
+                          "all groups together (choose a year, no group)")  # fmt: skip
     public_sizes = current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]
     allowed = incident_cells.SIZES if audience == "analyst" else public_sizes
     size_arg = request.args.get("size")
@@ -82,7 +74,7 @@ def cells_geojson(
         size = default_size(found.id, audience, period)
     elif not size_arg.isdigit() or int(size_arg) not in allowed:
         sizes = ", ".join(str(s) for s in allowed)
-        return problem(400, "Bad Request", f"size must be one of {sizes} (metres)")
+        raise PeriodError(f"size must be one of {sizes} (metres)")
     else:
         size = int(size_arg)
     k = current_app.config["GEOAPP_SUPPRESSION_K"]
@@ -93,8 +85,8 @@ def cells_geojson(
         rows, total = privacy.incident_cell_rows(db.session(), query, audience)
     counts = [p["count"] for p, _g in rows if p["count"] is not None]
     exact = audience == "analyst"
-    body = privacy.feature_collection(
-        spec, rows, community=found.slug, licence=LICENCE,
+    meta = dict(
+        community=found.slug, licence=LICENCE,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         period=period.label if period else None, group=group or "all",
         aggregation_unit=f"hexagon, {size} m edge, EPSG:{found.metric_srid}",
@@ -102,27 +94,26 @@ def cells_geojson(
         total=total, suppressed_cells=sum(1 for p, _g in rows if p["suppressed"]),
         breaks=incident_cells.class_breaks(counts, 1 if exact else k),
     )  # fmt: skip
-    return _geojson(body)
+    return rows, meta
 
 
-def points_geojson(
+def points_data(
     spec: LayerSpec, found: Community, audience: str
-) -> Response | tuple[Response, int]:
-    """The `incidents` layer (analysts): individual points, filtered by period and group."""
-    try:
-        period, category_id, group = _filters()
-        rows = privacy.incident_points(db.session(), found.id, period, category_id, audience)
-    except PeriodError as exc:
-        return problem(400, "Bad Request", str(exc))
-    except PermissionError:
-        return problem(404, "Not Found", f"no layer '{spec.id}'")
-    body = privacy.feature_collection(
-        spec, rows, community=found.slug,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+) -> tuple[list[tuple[dict[str, Any], str]], dict[str, Any]]:
+    """The `incidents` rows (analysts): individual points, filtered by period and group.
+
+    Raises PermissionError for anyone but an analyst, PeriodError for a bad filter.
+    """
+    period, category_id, group = _filters()
+    rows = privacy.incident_points(db.session(), found.id, period, category_id, audience)
+    meta = dict(
+        community=found.slug, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         period=period.label if period else None, group=group or "all",
+        aggregation_unit="none (individual offences, analysts only)", k=None,
+        licence="internal: not for publication",
         truncated_at=privacy.MAX_POINTS if len(rows) >= privacy.MAX_POINTS else None,
     )  # fmt: skip
-    return _geojson(body)
+    return rows, meta
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,413 @@
+"""OGC API – Features, Part 1 Core, at /ogc: what QGIS and GDAL's OAPIF driver read.
+
+A collection is one exportable layer of one community, named `<slug>.<layer>` (slugs and
+layer ids hold no dot, so the name splits one way only), listed when the caller may see
+it: public layers of the pilot communities for everyone, partner layers of a partner's
+communities with its token (`Authorization: Bearer`).  A collection the caller may not
+see answers 404, like one that does not exist.  Items come from the same sources and
+filters as the exports (`layer_sources`), so a layer is written once; each page of items
+is audited like an export.  JSON by default, HTML with `f=html` or a browser's Accept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from geoapp import db, privacy
+from geoapp.i18n import current_language
+from geoapp.layers import LayerSpec
+from geoapp.models.community import Community
+from geoapp.services import layer_export
+from geoapp.services.communities import CommunitySummary, get_by_slug, list_communities
+from geoapp.services.incident_cells import PeriodError
+from geoapp.web import hotspot_layers, layer_sources
+from geoapp.web.access import BadTokenError, layer_audience, partner_token
+from geoapp.web.api import recipient
+from geoapp.web.ogc_openapi import CONFORMANCE, MAX_LIMIT, openapi_document
+from geoapp.web.problems import problem
+
+bp = Blueprint("ogc", __name__, url_prefix="/ogc")
+DEFAULT_LIMIT = 100
+PAGING = {"limit", "offset", "datetime", "f"}
+_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
+
+
+class OgcError(ValueError):
+    """A parameter is wrong (answered with a 400 problem)."""
+
+
+def _html() -> bool:
+    """HTML when asked with `f=html`, or by a browser that prefers it; JSON otherwise."""
+    f = request.args.get("f")
+    if f is not None:
+        if f not in ("json", "html"):
+            raise OgcError("'f' must be json or html")
+        return f == "html"
+    best = request.accept_mimetypes.best_match(
+        ["application/json", "application/geo+json", "text/html"]
+    )
+    return best == "text/html"
+
+
+def _answer(body: dict[str, Any], title: str, media: str = "application/json") -> Response:
+    if _html():
+        return Response(
+            render_template(
+                "ogc.html",
+                body=body,
+                title=title,
+                pretty=json.dumps(body, ensure_ascii=False, indent=2),
+            ),
+            mimetype="text/html",
+        )
+    response = current_app.json.response(body)
+    response.mimetype = media
+    return response
+
+
+def _link(endpoint: str, rel: str, media: str, title: str = "", **values: Any) -> dict:
+    link = {"href": url_for(endpoint, _external=True, **values), "rel": rel, "type": media}
+    return {**link, "title": title} if title else link
+
+
+def _guarded(view):  # type: ignore[no-untyped-def]
+    """Answer parameter and token errors as problems, not stack traces."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except BadTokenError:
+            return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
+        except (
+            OgcError,
+            layer_sources.FilterError,
+            PeriodError,
+            hotspot_layers.ParameterError,
+        ) as exc:
+            return problem(400, "Bad Request", str(exc))
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _only(allowed: set[str]) -> None:
+    empty = sorted(n for n in request.args if not request.args.get(n))
+    if empty:
+        raise OgcError(f"parameter {', '.join(empty)} is empty (leave it out instead)")
+    unknown = sorted(set(request.args) - allowed - {"lang"})
+    if unknown:
+        raise OgcError(f"unknown parameter {', '.join(unknown)}")
+
+
+def visible_collections() -> list[tuple[CommunitySummary, LayerSpec, str]]:
+    """(community, layer, audience) of every collection this caller may read."""
+    sess = db.session()
+    token = partner_token()
+    own = {c.id for c in token.communities} if token is not None else set()
+    found = {c.id: c for c in list_communities(sess, pilot_only=True)}
+    if own:
+        found.update({c.id: c for c in list_communities(sess, ids=sorted(own))})
+    specs = current_app.extensions["geoapp.layers"]
+    out = []
+    for community in found.values():
+        audience = layer_audience(community.id)
+        for spec in specs.values():
+            if spec.exportable and privacy.may_see(spec, audience):
+                out.append((community, spec, audience))
+    return out
+
+
+def _collection(community: CommunitySummary, spec: LayerSpec) -> dict[str, Any]:
+    cid = f"{community.slug}.{spec.id}"
+    lang = current_language()
+    name = community.name_en if lang == "en" else community.name_uk
+    bbox = list(community.bbox) if community.bbox else [22.1, 44.3, 40.2, 52.4]
+    return {
+        "id": cid,
+        "title": f"{spec.title(lang)} — {name}",
+        "description": f"{spec.title_en} of {community.name_en} ({community.slug}); "
+        f"properties: {', '.join(spec.properties)}",
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "extent": {
+            "spatial": {"bbox": [bbox], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}
+        },
+        "links": [
+            _link("ogc.collection", "self", "application/json", collection=cid),
+            _link("ogc.items", "items", "application/geo+json", "Features", collection=cid),
+            _link("ogc.items", "items", "text/html", "Features (HTML)", collection=cid, f="html"),
+        ],
+    }
+
+
+@bp.get("/")
+@_guarded
+def landing() -> Response:
+    """The landing page: where the API description, conformance and collections are."""
+    _only({"f"})
+    body = {
+        "title": "geoapp — OGC API Features",
+        "description": "Community safety map layers (Community Prosecutor pilot): public "
+        "layers for everyone, partner layers with a partner token.",
+        "links": [
+            _link("ogc.landing", "self", "application/json"),
+            _link("ogc.landing", "alternate", "text/html", f="html"),
+            _link("ogc.openapi", "service-desc", "application/vnd.oai.openapi+json;version=3.0"),
+            _link("ogc.conformance", "conformance", "application/json"),
+            _link("ogc.collections", "data", "application/json"),
+        ],
+    }
+    return _answer(body, body["title"])
+
+
+@bp.get("/conformance")
+@_guarded
+def conformance() -> Response:
+    """The conformance classes implemented."""
+    _only({"f"})
+    return _answer({"conformsTo": CONFORMANCE}, "Conformance")
+
+
+@bp.get("/openapi")
+@_guarded
+def openapi() -> Response:
+    """The OpenAPI 3.0 document, listing the collections this caller may read."""
+    _only({"f"})
+    ids = [(f"{c.slug}.{s.id}", s, a) for c, s, a in visible_collections()]
+    response = current_app.json.response(openapi_document(ids, url_for("ogc.landing")))
+    response.mimetype = "application/vnd.oai.openapi+json"
+    return response
+
+
+@bp.get("/collections")
+@_guarded
+def collections() -> Response:
+    """Every collection the caller may read."""
+    _only({"f"})
+    body = {
+        "links": [_link("ogc.collections", "self", "application/json")],
+        "collections": [_collection(c, s) for c, s, _a in visible_collections()],
+    }
+    return _answer(body, "Collections")
+
+
+def _find(collection: str) -> tuple[Community, LayerSpec, str] | None:
+    """The community, layer and audience of a collection id, None when not visible."""
+    slug, _dot, layer = collection.partition(".")
+    spec = current_app.extensions["geoapp.layers"].get(layer)
+    community = get_by_slug(db.session(), slug)
+    if spec is None or community is None or not spec.exportable:
+        return None
+    audience = layer_audience(community.id)
+    if not privacy.may_see(spec, audience):
+        return None
+    return community, spec, audience
+
+
+@bp.get("/collections/<collection>")
+@_guarded
+def collection(collection: str) -> Response | tuple[Response, int]:
+    """One collection's description."""
+    _only({"f"})
+    found = _find(collection)
+    if found is None:
+        return problem(404, "Not Found", f"no collection '{collection}'")
+    community, spec, _audience = found
+    summary = list_communities(db.session(), slug=community.slug)[0]
+    return _answer(_collection(summary, spec), spec.title(current_language()))
+
+
+def _limit() -> tuple[int, int]:
+    def integer(name: str, default: int, low: int, high: int) -> int:
+        raw = request.args.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise OgcError(f"'{name}' must be an integer from {low} to {high}")
+        return int(raw)
+
+    return integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
+
+
+def parse_datetime(raw: str | None) -> tuple[date | None, date | None] | None:
+    """OGC `datetime` (an instant or an interval, `..` open) as days [start, stop)."""
+    if raw is None:
+        return None
+
+    def day(text: str) -> date | None:
+        if text in ("..", ""):
+            return None
+        match = _DAY.match(text)
+        if not match:
+            raise OgcError(f"'datetime' must be RFC 3339 dates or an interval, not '{raw}'")
+        try:
+            return date.fromisoformat(match[1])
+        except ValueError as exc:
+            raise OgcError(f"'datetime': {exc}") from exc
+
+    if "/" in raw:
+        first, _slash, last = raw.partition("/")
+        start, end = day(first), day(last)
+        if first == last == "..":
+            return None, None
+        if start and end and start > end:
+            raise OgcError("'datetime': the interval ends before it starts")
+    else:
+        start = end = day(raw)
+        if start is None:
+            raise OgcError("'datetime' must be a date or an interval")
+    return start, (end + timedelta(days=1)) if end else None
+
+
+def _features(
+    community: Community,
+    spec: LayerSpec,
+    audience: str,
+    limit: int,
+    offset: int,
+    fid: str | None = None,
+) -> tuple[layer_export.LayerData, list[privacy.FeatureText], int]:
+    """One page of a collection's features, and how many match."""
+    window = parse_datetime(request.args.get("datetime"))
+    if window is not None and spec.source != "concerns":
+        raise OgcError(f"collection '{spec.id}' has no time axis; use 'period'")
+    if spec.source == "concerns":
+        start, stop = window or (None, None)
+        data = layer_sources.layer_data(
+            spec,
+            community,
+            audience,
+            PAGING,
+            limit=limit,
+            offset=offset,
+            fid=fid,
+            start=start,
+            stop=stop,
+        )
+        rows = list(data.features)
+        query = layer_sources.concern_filter(
+            community,
+            layer_sources.parse_bbox(request.args.get("bbox")),
+            start=start,
+            stop=stop,
+        )
+        matched = privacy.concern_count(db.session(), query) if fid is None else len(rows)
+        return data, rows, matched
+    data = layer_sources.layer_data(spec, community, audience, PAGING)
+    every = [r for r in data.features if fid is None or r[0] == fid]
+    return data, every[offset : offset + limit], len(every)
+
+
+def _feature(row: privacy.FeatureText) -> dict[str, Any]:
+    fid, props, geometry = row
+    return {
+        "type": "Feature",
+        "id": fid,
+        "properties": json.loads(props),
+        "geometry": json.loads(geometry) if geometry else None,
+    }
+
+
+def _audit(
+    data: layer_export.LayerData, body: bytes, community_id: int, audience: str, features: int
+) -> None:
+    """An OGC page is an export too: audited with the sha256 of its body."""
+    filters = {k: v for k, v in request.args.items() if k != "lang"}
+    with current_app.extensions["geoapp.sessionmaker"]() as sess:
+        layer_export.record(
+            sess,
+            data.spec.id,
+            "ogc",
+            recipient(audience),
+            community_id,
+            filters,
+            layer_export.Tally.of(body, features),
+            complete=True,
+        )
+        sess.commit()
+
+
+@bp.get("/collections/<collection>/items")
+@_guarded
+def items(collection: str) -> Response | tuple[Response, int]:
+    """A page of features: bbox, limit, offset, datetime and the layer's own filters."""
+    found = _find(collection)
+    if found is None:
+        return problem(404, "Not Found", f"no collection '{collection}'")
+    community, spec, audience = found
+    html = _html()
+    limit, offset = _limit()
+    data, rows, matched = _features(community, spec, audience, limit, offset)
+    args = {k: v for k, v in request.args.items() if k not in ("offset", "f")}
+    media = "text/html" if html else "application/geo+json"
+    links = [
+        _link("ogc.items", "self", media, collection=collection, **request.args),
+        _link("ogc.collection", "collection", "application/json", collection=collection),
+    ]
+    if offset + len(rows) < matched:
+        links.append(
+            _link(
+                "ogc.items",
+                "next",
+                media,
+                collection=collection,
+                offset=offset + limit,
+                **args,
+                **({"f": "html"} if html else {}),
+            )
+        )
+    if offset > 0:
+        links.append(
+            _link(
+                "ogc.items",
+                "prev",
+                media,
+                collection=collection,
+                offset=max(0, offset - limit),
+                **args,
+                **({"f": "html"} if html else {}),
+            )
+        )
+    body = {
+        "type": "FeatureCollection",
+        "features": [_feature(r) for r in rows],
+        "numberMatched": matched,
+        "numberReturned": len(rows),
+        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
+        "metadata": data.metadata,
+        "links": links,
+    }
+    response = _answer(body, spec.title(current_language()), "application/geo+json")
+    _audit(data, response.get_data(), community.id, audience, len(rows))
+    return response
+
+
+@bp.get("/collections/<collection>/items/<fid>")
+@_guarded
+def item(collection: str, fid: str) -> Response | tuple[Response, int]:
+    """One feature by its id."""
+    found = _find(collection)
+    if found is None:
+        return problem(404, "Not Found", f"no collection '{collection}'")
+    community, spec, audience = found
+    _only({"f"} | ({"period", "size", "from", "to", "group"} & layer_sources.FILTERS[spec.source]))
+    _html()
+    data, rows, _n = _features(community, spec, audience, 1, 0, fid=fid)
+    if not rows:
+        return problem(404, "Not Found", f"no feature '{fid}' in '{collection}'")
+    body = {
+        **_feature(rows[0]),
+        "links": [
+            _link("ogc.item", "self", "application/geo+json", collection=collection, fid=fid),
+            _link("ogc.collection", "collection", "application/json", collection=collection),
+        ],
+    }
+    response = _answer(body, spec.title(current_language()), "application/geo+json")
+    _audit(data, response.get_data(), community.id, audience, 1)
+    return response
