@@ -20,6 +20,7 @@ from geoapp.web import (
     report,
     security,
     staff,
+    tiles,
 )
 from geoapp.web.problems import problem
 
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(incidents_staff.bp)
     app.register_blueprint(analysis_staff.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(tiles.bp)
     hotspot_layers.init_app(app)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
     security.csrf.exempt(ogc.bp)
