@@ -22,6 +22,7 @@ from geoapp.web import (
     security,
     sessions_staff,
     staff,
+    tiles,
 )
 from geoapp.web.problems import problem
 
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(measures_staff.bp)
     app.register_blueprint(sessions_staff.bp)
     app.register_blueprint(ogc.bp)
+    app.register_blueprint(tiles.bp)
     hotspot_layers.init_app(app)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
     security.csrf.exempt(ogc.bp)
