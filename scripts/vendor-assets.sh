@@ -21,4 +21,7 @@ cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
   || cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
         node_modules/leaflet.markercluster/dist/MarkerCluster.css \
         node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css "$dest/leaflet.markercluster/"
+mkdir -p "$dest/leaflet.vectorgrid"
+cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js \
+   "$dest/leaflet.vectorgrid/"  # Beerware licence, stated in its package.json
 echo "vendor assets in $dest"
