@@ -71,8 +71,8 @@ def test_low_zoom_counts_every_incident_in_cells(app, analyst, engine, planted):
             sizes.append(len(resp.data))
             layer = _decode(resp.data).get("incidents", {"features": []})
             for feature in layer["features"]:
-                assert set(feature["properties"]) <= _whitelist(app, "incidents")
-                assert set(feature["properties"]) == {"count"}
+                spec = app.extensions["geoapp.layers"]["incidents"]
+                assert set(feature["properties"]) == set(spec.aggregate_properties) == {"count"}
                 counted += feature["properties"]["count"]
     assert counted == total == 1800
     assert max(sizes) < 64 * 64 * 12  # at most one small point per cell
@@ -85,7 +85,7 @@ def test_high_zoom_points_carry_only_whitelisted_properties(app, analyst, plante
     assert len(features) > 50  # the planted cluster at the station
     for feature in features:
         assert feature["geometry"]["type"] == "Point"
-        assert set(feature["properties"]) <= _whitelist(app, "incidents") - {"count"}
+        assert set(feature["properties"]) <= _whitelist(app, "incidents")
         assert "ref_hash" not in feature["properties"]
 
 

@@ -87,7 +87,8 @@ def _statement(spec: LayerSpec, z: int) -> tuple[str, int | None]:
     name, columns = (
         (source.cells_sql, source.cell_columns) if cells else (source.points_sql, source.columns)
     )
-    stray = [c for c in columns if c not in spec.properties]
+    allowed = spec.aggregate_properties if cells else spec.properties
+    stray = [c for c in columns if c not in allowed]
     if stray:
         raise PermissionError(f"{spec.path}: tile columns {stray} are not whitelisted")
     return str(name), CELLS if cells else None
