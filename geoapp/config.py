@@ -82,6 +82,9 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_GEOCODER_TIMEOUT": float(env.get("GEOAPP_GEOCODER_TIMEOUT", "3")),
         # Incident counts 0 < n < k are withheld from public and partner outputs (privacy rule 3).
         "GEOAPP_SUPPRESSION_K": int(env.get("GEOAPP_SUPPRESSION_K", "10")),
+        # Above this many incidents the staff map draws them from vector tiles, not GeoJSON
+        # (bench/RESULTS.md, "tiles": what a browser receives either way).
+        "GEOAPP_TILE_THRESHOLD": int(env.get("GEOAPP_TILE_THRESHOLD", "20000")),
         # Hexagon sizes (metres, edge) the public may see; 250 m cells stay with staff.
         "GEOAPP_PUBLIC_CELL_SIZES": cell_sizes(env.get("GEOAPP_PUBLIC_CELL_SIZES", "500,1000")),
     }

@@ -34,6 +34,8 @@ class LayerSpec:
     audience: str
     properties: tuple[str, ...]
     popup: tuple[str, ...] = ()
+    # Properties of the aggregated (low-zoom) vector tiles, e.g. a count per cell.
+    aggregate_properties: tuple[str, ...] = ()
     exportable: bool = False
     default_visible: bool = True
     min_zoom: int = 0
@@ -66,6 +68,9 @@ def _check(path: Path, data: dict[str, Any]) -> LayerSpec:
     props = data["properties"]
     if not isinstance(props, list) or not props or not all(isinstance(p, str) for p in props):
         raise fail("properties", "must be a non-empty list of property names")
+    aggregate = data.get("aggregate_properties", [])
+    if not isinstance(aggregate, list) or not all(isinstance(p, str) for p in aggregate):
+        raise fail("aggregate_properties", "must be a list of property names")
     popup = data.get("popup", [])
     stray = [p for p in popup if p not in props]
     if stray:
@@ -77,7 +82,13 @@ def _check(path: Path, data: dict[str, Any]) -> LayerSpec:
         if not isinstance(data.get(key, False), bool):
             raise fail(key, "must be true or false")
     return LayerSpec(
-        **{**data, "properties": tuple(props), "popup": tuple(popup), "path": str(path)}
+        **{
+            **data,
+            "properties": tuple(props),
+            "popup": tuple(popup),
+            "aggregate_properties": tuple(aggregate),
+            "path": str(path),
+        }
     )
 
 

@@ -26,4 +26,7 @@ cp -r node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/d
       node_modules/leaflet-draw/dist/images node_modules/leaflet-draw/MIT-LICENSE.md "$dest/leaflet-draw/" 2>/dev/null \
   || cp -r node_modules/leaflet-draw/dist/leaflet.draw.js node_modules/leaflet-draw/dist/leaflet.draw.css \
         node_modules/leaflet-draw/dist/images "$dest/leaflet-draw/"
+mkdir -p "$dest/leaflet.vectorgrid"
+cp node_modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js \
+   "$dest/leaflet.vectorgrid/"  # Beerware licence, stated in its package.json
 echo "vendor assets in $dest"

@@ -28,6 +28,9 @@ SAMPLE_ARGS = {
     "int:session_id": None,
     "any(csv, gpkg):fmt": "csv",
     "collection": "bucha.boundaries",
+    "int:z": "12",
+    "int:x": "2391",  # the tile with Bucha station
+    "int:y": "1379",
     "fid": None,
 }
 SAMPLE_QUERY = {

@@ -71,8 +71,8 @@ def test_low_zoom_counts_every_incident_in_cells(app, analyst, engine, planted):
             sizes.append(len(resp.data))
             layer = _decode(resp.data).get("incidents", {"features": []})
             for feature in layer["features"]:
-                assert set(feature["properties"]) <= _whitelist(app, "incidents")
-                assert set(feature["properties"]) == {"count"}
+                spec = app.extensions["geoapp.layers"]["incidents"]
+                assert set(feature["properties"]) == set(spec.aggregate_properties) == {"count"}
                 counted += feature["properties"]["count"]
     assert counted == total == 1800
     assert max(sizes) < 64 * 64 * 12  # at most one small point per cell
@@ -85,7 +85,7 @@ def test_high_zoom_points_carry_only_whitelisted_properties(app, analyst, plante
     assert len(features) > 50  # the planted cluster at the station
     for feature in features:
         assert feature["geometry"]["type"] == "Point"
-        assert set(feature["properties"]) <= _whitelist(app, "incidents") - {"count"}
+        assert set(feature["properties"]) <= _whitelist(app, "incidents")
         assert "ref_hash" not in feature["properties"]
 
 
@@ -165,3 +165,38 @@ def test_an_import_invalidates_the_tiles(app, analyst, engine, planted, tmp_path
 def test_bad_tile_requests_are_problems(client, url, status):
     resp = client.get(url)
     assert resp.status_code == status and resp.mimetype == "application/problem+json"
+
+
+def test_period_and_group_narrow_incident_tiles(analyst, planted):  # noqa: F811
+    x, y = _tile_of(*STATION, 15)
+    url = f"/tiles/incidents/15/{x}/{y}.mvt?community=bucha"
+    assert _decode(analyst.get(url + "&period=2024").data) == {}  # planted: 2025 only
+    theft = _decode(analyst.get(url + "&period=2025&group=theft").data)
+    assert len(theft["incidents"]["features"]) > 50
+    assert analyst.get(url + "&group=nothing").status_code == 400
+    assert analyst.get(url.replace("incidents", "concerns") + "&period=2025").status_code == 400
+
+
+@pytest.mark.browser
+def test_staff_map_draws_many_incidents_from_tiles(app, browser, live_server, staff, planted):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from tests.test_incident_browser import sign_in as browser_sign_in
+
+    app.config["GEOAPP_TILE_THRESHOLD"] = 1000  # Bucha holds 1,800 here
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        browser_sign_in(page, live_server, staff["analyst"])
+        page.goto(f"{live_server}/staff/c/bucha/incidents/")
+        expect(page.get_by_test_id("legend")).to_contain_text("2025")
+        page.locator(".leaflet-control-layers").hover()  # the layer control opens
+        with page.expect_response(lambda r: "/tiles/incidents/" in r.url) as first:
+            page.get_by_label("Окремі правопорушення").check()
+        tile = first.value
+        assert tile.status == 200 and "community=bucha" in tile.url and "period=2025" in tile.url
+        expect(page.locator("canvas.leaflet-tile").first).to_be_attached()
+        assert not errors, errors
+    finally:
+        app.config["GEOAPP_TILE_THRESHOLD"] = 20000

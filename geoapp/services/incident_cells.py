@@ -288,3 +288,9 @@ def groups_present(session: Session, community_id: int) -> list[tuple[str, str, 
     """(code, name_uk, name_en) of the incident groups this community has counts for."""
     rows = session.execute(sql.load("incident_cells_groups"), {"community_id": community_id})
     return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+
+def incident_count(session: Session, community_id: int) -> int:
+    """How many incidents the community holds (the staff map switches to tiles above a size)."""
+    return int(session.execute(text("SELECT count(*) FROM incident WHERE community_id = :c"),
+                               {"c": community_id}).scalar_one())  # fmt: skip

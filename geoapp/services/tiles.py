@@ -16,7 +16,8 @@ moderation step makes new keys and an old tile is never served after one.  Flask
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
@@ -86,17 +87,31 @@ def _statement(spec: LayerSpec, z: int) -> tuple[str, int | None]:
     name, columns = (
         (source.cells_sql, source.cell_columns) if cells else (source.points_sql, source.columns)
     )
-    stray = [c for c in columns if c not in spec.properties]
+    allowed = spec.aggregate_properties if cells else spec.properties
+    stray = [c for c in columns if c not in allowed]
     if stray:
         raise PermissionError(f"{spec.path}: tile columns {stray} are not whitelisted")
     return str(name), CELLS if cells else None
 
 
-def render(session: Session, spec: LayerSpec, z: int, x: int, y: int, ids: list[int]) -> bytes:
+@dataclass(frozen=True)
+class TileFilter:
+    """Optional narrowing of incident tiles: days [start, stop) and one group."""
+
+    start: date | None = None
+    stop: date | None = None
+    category_id: int | None = None
+
+
+def render(
+    session: Session, spec: LayerSpec, z: int, x: int, y: int, ids: list[int],
+    only: TileFilter = TileFilter(),
+) -> bytes:  # fmt: skip
     """One tile of `spec` over the communities `ids` (empty bytes when nothing is there)."""
     check_address(z, x, y)
     name, cells = _statement(spec, z)
-    params: dict[str, Any] = {"z": z, "x": x, "y": y, "ids": ids, "layer": spec.id}
+    params: dict[str, Any] = {"z": z, "x": x, "y": y, "ids": ids, "layer": spec.id,
+                              **asdict(only)}  # fmt: skip
     if cells is not None:
         params["cells"] = cells
     tile = session.execute(sql.load(name), params).scalar()
@@ -109,9 +124,12 @@ def data_version(session: Session, spec: LayerSpec, ids: list[int]) -> str:
     return str(version)
 
 
-def cache_key(spec: LayerSpec, z: int, x: int, y: int, ids: list[int], version: str) -> str:
-    """The Redis key of one tile for one set of communities at one data version."""
-    digest = hashlib.sha256(f"{sorted(ids)}|{version}".encode()).hexdigest()[:24]
+def cache_key(
+    spec: LayerSpec, z: int, x: int, y: int, ids: list[int], version: str,
+    only: TileFilter = TileFilter(),
+) -> str:  # fmt: skip
+    """The Redis key of one tile for one set of communities, filter and data version."""
+    digest = hashlib.sha256(f"{sorted(ids)}|{version}|{only}".encode()).hexdigest()[:24]
     return f"tile:{spec.id}:{z}:{x}:{y}:{digest}"
 
 

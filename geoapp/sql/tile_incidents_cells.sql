@@ -12,7 +12,11 @@ snapped AS (
            floor((ST_Y(p) - ST_YMin(b.merc)) / ((ST_YMax(b.merc) - ST_YMin(b.merc)) / :cells))
                AS cj
     FROM (SELECT ST_Transform(i.point, 3857) AS p FROM incident i, bounds b
-          WHERE i.community_id = ANY(CAST(:ids AS integer[])) AND i.point && b.wgs) pts,
+          WHERE i.community_id = ANY(CAST(:ids AS integer[])) AND i.point && b.wgs
+            AND (CAST(:start AS date) IS NULL OR i.occurred_on >= CAST(:start AS date))
+            AND (CAST(:stop AS date) IS NULL OR i.occurred_on < CAST(:stop AS date))
+            AND (CAST(:category_id AS integer) IS NULL
+                 OR i.category_id = CAST(:category_id AS integer))) pts,
          bounds b
 ),
 counted AS (

@@ -128,6 +128,7 @@ class FilterOptions:
     points_url: str | None
     credentials: str
     k: int
+    tiles_url: str | None = None
 
 
 def filter_options(community_id: int, slug: str, audience: str) -> FilterOptions | None:
@@ -146,7 +147,20 @@ def filter_options(community_id: int, slug: str, audience: str) -> FilterOptions
     points = url_for("api.layer_geojson", slug=slug, layer="incidents")
     if not analyst:  # the public table: whole years, all groups (see public_withheld)
         periods = [p for p in periods if p.kind == "year"]
+    tiles = None
+    if (
+        analyst
+        and incident_cells.incident_count(sess, community_id)
+        > current_app.config["GEOAPP_TILE_THRESHOLD"]
+    ):
+        tiles = (
+            url_for("tiles.tile", layer="incidents", z=0, x=0, y=0).replace(
+                "/0/0/0.mvt", "/{z}/{x}/{y}.mvt"
+            )
+            + f"?community={slug}"
+        )
     return FilterOptions(
+        tiles_url=tiles,
         periods=periods,
         groups=incident_cells.groups_present(sess, community_id) if analyst else [],
         sizes=tuple(sizes), size=default_size(community_id, audience, periods[0]), url=url,

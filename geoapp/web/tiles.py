@@ -13,8 +13,9 @@ from flask_login import current_user
 
 from geoapp import db, privacy
 from geoapp.layers import LayerSpec
-from geoapp.services import tiles
+from geoapp.services import incident_cells, tiles
 from geoapp.services.communities import get_by_slug, list_communities
+from geoapp.services.incident_cells import PeriodError, parse_period
 from geoapp.web.access import BadTokenError, layer_audience, partner_token
 from geoapp.web.problems import problem
 
@@ -41,19 +42,35 @@ def _communities(spec: LayerSpec) -> list[int] | None:
     return ids or None
 
 
+def _filter() -> tiles.TileFilter:
+    """`period` (2025, 2025-Q2, 2025-03) and `group` of incident tiles, as the map's filter."""
+    start = stop = category_id = None
+    if request.args.get("period"):
+        period = parse_period(request.args["period"])
+        start, stop = period.start, period.stop
+    group = request.args.get("group")
+    if group:
+        category_id = incident_cells.group_ids(db.session()).get(group)
+        if category_id is None:
+            raise PeriodError(f"no incident group '{group}'")
+    return tiles.TileFilter(start, stop, category_id)
+
+
 @bp.get("/<layer>/<int:z>/<int:x>/<int:y>.mvt")
 def tile(layer: str, z: int, x: int, y: int) -> Response | tuple[Response, int]:
     """One Mapbox Vector Tile of `layer`; 304 when the client's ETag still holds."""
     spec = current_app.extensions["geoapp.layers"].get(layer)
     if spec is None or spec.source not in tiles.SOURCES:
         return problem(404, "Not Found", f"no tiled layer '{layer}'")
-    unknown = sorted(set(request.args) - {"community", "lang"})
+    allowed = {"community", "lang"} | ({"period", "group"} if spec.source == "incidents" else set())
+    unknown = sorted(set(request.args) - allowed)
     if unknown:
         return problem(400, "Bad Request", f"unknown parameter {', '.join(unknown)}")
     try:
         tiles.check_address(z, x, y)
+        only = _filter()
         ids = _communities(spec)
-    except tiles.TileError as exc:
+    except (tiles.TileError, PeriodError) as exc:
         return problem(400, "Bad Request", str(exc))
     except BadTokenError:
         return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
@@ -61,10 +78,10 @@ def tile(layer: str, z: int, x: int, y: int) -> Response | tuple[Response, int]:
         return problem(404, "Not Found", f"no tiled layer '{layer}'")
     sess = db.session()
     cache = current_app.extensions["geoapp.cache"]
-    key = tiles.cache_key(spec, z, x, y, ids, tiles.data_version(sess, spec, ids))
+    key = tiles.cache_key(spec, z, x, y, ids, tiles.data_version(sess, spec, ids), only)
     body = cache.get(key)
     if body is None:
-        body = tiles.render(sess, spec, z, x, y, ids)
+        body = tiles.render(sess, spec, z, x, y, ids, only)
         cache.setex(key, tiles.CACHE_SECONDS, body)
     response = Response(bytes(body), mimetype=MEDIA)
     response.set_etag(tiles.etag(bytes(body)))

@@ -107,9 +107,35 @@
     if (cfg.pointsUrl) { loadPoints(handle); }
   }
 
+  function tilePoints(handle, params) {
+    // Over GEOAPP_TILE_THRESHOLD incidents: vector tiles (cells with counts when zoomed out).
+    var visible = points && handle.map.hasLayer(points);
+    if (points) { handle.layers.removeLayer(points); points.remove(); }
+    points = L.vectorGrid.protobuf(cfg.tilesUrl + "&" + params.toString(), {
+      rendererFactory: L.canvas.tile,
+      fetchOptions: {credentials: "same-origin"},
+      maxNativeZoom: 19,
+      interactive: true,
+      vectorTileLayerStyles: {
+        incidents: function (p) {
+          var r = p.count ? Math.min(12, 2 + Math.sqrt(p.count)) : 3;
+          return {radius: r, color: cfg.pointColour, weight: 1, fill: true, fillOpacity: 0.6};
+        }
+      }
+    });
+    points.on("click", function (e) {
+      var p = e.layer.properties, box = document.createElement("div");
+      box.textContent = p.count ? String(p.count) : p.group + " · ст. " + p.article + " · " + p.occurred_on;
+      L.popup().setLatLng(e.latlng).setContent(box).openOn(handle.map);
+    });
+    if (visible) { points.addTo(handle.map); }
+    handle.layers.addOverlay(points, cfg.pointsTitle);
+  }
+
   function loadPoints(handle) {
     var params = new URLSearchParams(query());
     params.delete("size");
+    if (cfg.tilesUrl && L.vectorGrid) { tilePoints(handle, params); return; }
     fetch(cfg.pointsUrl + "?" + params.toString(), {credentials: cfg.credentials})
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
