@@ -151,7 +151,7 @@ def test_period_and_group_filters_add_up(analyst, bucha_incidents):
 @pytest.mark.parametrize(
     ("query", "detail"),
     [
-        ({"period": "2025-13"}, "no month"),
+        ({"period": "2025-13"}, "not a period"),
         ({"period": "last year"}, "not a period"),
         ({"size": "250"}, "size must be one of 500, 1000"),
         ({"size": "abc"}, "size must be one of"),
@@ -161,9 +161,14 @@ def test_period_and_group_filters_add_up(analyst, bucha_incidents):
     ],
 )
 def test_bad_filters_get_a_problem(client, bucha_incidents, query, detail):
-    resp = client.get(LAYER, query_string=query)
+    resp = client.get(LAYER, query_string={**query, "lang": "en"})
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
     assert detail in resp.get_json()["detail"]
+
+
+def test_a_bad_filter_is_explained_in_ukrainian_by_default(client, bucha_incidents):
+    detail = client.get(LAYER, query_string={"size": "250"}).get_json()["detail"]
+    assert detail == "розмір комірки має бути одним із: 500, 1000 (метрів)"
 
 
 def test_the_public_map_offers_the_filter_and_staff_page_the_exact_layer(

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, request, url_for
+from flask_babel import gettext as _
 
 from geoapp import db, privacy
 from geoapp.layers import LayerSpec
@@ -26,13 +27,17 @@ def _filters() -> tuple[Period | None, int | None, str | None]:
     """Period and group from the query string; (None, None, message) when one is wrong."""
     period = None
     if request.args.get("period"):
-        period = parse_period(request.args["period"])
+        try:
+            period = parse_period(request.args["period"])
+        except PeriodError as exc:  # the service's words are English; the caller's may not be
+            raise PeriodError(_("'%(value)s' is not a period: write 2025, 2025-Q2 or 2025-03",
+                                value=request.args["period"])) from exc  # fmt: skip
     group = request.args.get("group") or None
     category_id = None
     if group:
         category_id = incident_cells.group_ids(db.session()).get(group)
         if category_id is None:
-            raise PeriodError(f"no incident group '{group}'")
+            raise PeriodError(_("no incident group '%(group)s'", group=group))
     return period, category_id, group
 
 
@@ -65,8 +70,8 @@ def cells_data(
     period, category_id, group = _filters()
     period = period or default_period(found.id)
     if audience != "analyst" and (category_id is not None or (period and period.kind != "year")):
-        raise PeriodError("outside the staff, cell counts are published per whole year for "
-                          "all groups together (choose a year, no group)")  # fmt: skip
+        raise PeriodError(_("outside the staff, cell counts are published per whole year for "
+                            "all groups together (choose a year, no group)"))  # fmt: skip
     public_sizes = current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]
     allowed = incident_cells.SIZES if audience == "analyst" else public_sizes
     size_arg = request.args.get("size")
@@ -74,7 +79,7 @@ def cells_data(
         size = default_size(found.id, audience, period)
     elif not size_arg.isdigit() or int(size_arg) not in allowed:
         sizes = ", ".join(str(s) for s in allowed)
-        raise PeriodError(f"size must be one of {sizes} (metres)")
+        raise PeriodError(_("size must be one of %(sizes)s (metres)", sizes=sizes))
     else:
         size = int(size_arg)
     k = current_app.config["GEOAPP_SUPPRESSION_K"]
