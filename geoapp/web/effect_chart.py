@@ -13,8 +13,8 @@ from datetime import date
 from flask_babel import format_date
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 14, 46
+WIDTH, HEIGHT = 760, 250
+LEFT, RIGHT, TOP, BOTTOM = 44, 36, 14, 50
 COLOURS = {"target": "#b91c1c", "buffer": "#d97706", "expected": "#6b7280"}
 
 
@@ -58,7 +58,7 @@ def chart_svg(
         if coords:
             parts.append(f'<polyline fill="none" stroke="{COLOURS[name]}" stroke-width="2.5" '
                          f'stroke-dasharray="{dash or "none"}" points="{coords}"/>')  # fmt: skip
-    every = max(1, len(months) // 8)
+    every = -(-len(months) // 7)  # at most seven month labels
     for k, month in enumerate(months):
         if k % every == 0:
             parts.append(
@@ -66,7 +66,7 @@ def chart_svg(
                 f'font-size="11">{escape(format_date(month, "LLL yy"))}</text>'
             )
     for n, name in enumerate(("target", "buffer", "expected")):
-        lx = LEFT + n * 200
+        lx = LEFT + n * 180
         dashed = ' stroke-dasharray="6 4"' if name == "expected" else ""
         parts.append(f'<line x1="{lx}" y1="{HEIGHT - 10}" x2="{lx + 22}" y2="{HEIGHT - 10}" '
                      f'stroke="{COLOURS[name]}" stroke-width="3"{dashed}/>'

@@ -186,6 +186,7 @@ def community_map(
     concerns: tuple[LayerSpec, list[tuple[dict, str]], dict[str, str]] | None = None,
     areas: tuple[str, list[tuple[str, dict]], str] | None = None,
     draw: bool = False,
+    focus: tuple[float, float, float, float] | None = None,
 ) -> RenderedMap:
     """The map of one community: base map, boundary, layer control, scale, full screen.
 
@@ -223,8 +224,8 @@ def community_map(
             ),
             show=spec.default_visible,
         ).add_to(m)
-    if community.bbox:
-        xmin, ymin, xmax, ymax = community.bbox
+    if focus or community.bbox:
+        xmin, ymin, xmax, ymax = focus or community.bbox
         m.fit_bounds([[ymin, xmin], [ymax, xmax]])
     if concerns is not None:
         _concerns_layer(m, concerns[0], concerns[1], language, concerns[2])

@@ -61,11 +61,16 @@ def _measure(public_id: str) -> Measure:
 
 
 def target_map(
-    slug: str, items: list[Measure], draw: bool = False, with_concerns: bool = False
+    slug: str,
+    items: list[Measure],
+    draw: bool = False,
+    with_concerns: bool = False,
+    on_target: bool = False,
 ) -> RenderedMap:
     """The community map with the measures' target areas (popups from escaped text).
 
-    `with_concerns` adds the accepted concerns at their public points (the session map).
+    `with_concerns` adds the accepted concerns at their public points (the session map);
+    `on_target` opens the map on the (first) measure's area rather than the community.
     """
     sess = db.session()
     found = summary_by_slug(sess, slug)
@@ -79,8 +84,14 @@ def target_map(
     rows = [(f"<strong>{escape(m.title)}</strong><br>{escape(kinds[m.kind.value])} · "
              f"{escape(steps[m.status.value])}", mapping(to_shape(m.target)))
             for m in items if m.target is not None]  # fmt: skip
+    focus = None
+    if on_target and items and items[0].target is not None:
+        west, south, east, north = to_shape(items[0].target).bounds
+        pad = max(east - west, north - south, 0.004)
+        focus = (west - pad, south - pad / 2, east + pad, north + pad / 2)
     return community_map(found, feature, spec, current_language(), labels, concerns=concerns,
-                         areas=(_("Measures"), rows, TARGET_COLOUR), draw=draw)  # fmt: skip
+                         areas=(_("Measures"), rows, TARGET_COLOUR), draw=draw,
+                         focus=focus)  # fmt: skip
 
 
 @bp.get("/")
@@ -192,7 +203,7 @@ def detail(slug: str, measure_id: str) -> str:
         concerns=concerns, overdue=measures.overdue(measure), can_plan=_can_plan(),
         next_steps=[s.value for s in measures.NEXT[measure.status]],
         kinds=words.kind_names(), steps=words.status_names(), step_names=words.step_names(),
-        effect=effect, words=words, map=target_map(slug, [measure]),
+        effect=effect, words=words, map=target_map(slug, [measure], on_target=True),
         chart=effect_chart(effect, measure), error=request.args.get("error"),
     )  # fmt: skip
 
