@@ -74,15 +74,15 @@ def tile_list(lon: np.ndarray, lat: np.ndarray, seed: int = 9) -> list[tuple[int
     return out
 
 
-def _wait(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+def _wait(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
-            requests.get(url, timeout=2)
+            requests.get(url, timeout=10)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.3)
     raise RuntimeError(f"{url} did not answer")
 
