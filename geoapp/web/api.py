@@ -267,7 +267,9 @@ def export_response(data: layer_export.LayerData, fmt: str, community_id: int,
                                 sessionmaker)  # fmt: skip
     response = Response(body, mimetype=layer_export.FORMATS[fmt])
     name = f"{data.metadata.get('community', 'geoapp')}-{data.spec.id}.{fmt}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    # GeoJSON opens in the browser (people and the map read it there); files are saved.
+    disposition = "inline" if fmt == "geojson" else "attachment"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}"'
     if fmt != "geojson":  # CSV and GeoPackage carry it too: as a header, and in the gpkg
         response.headers["Geoapp-Metadata"] = json.dumps(data.metadata, default=str)
     response.headers["Cache-Control"] = "private, no-store" if audience != "public" else "no-cache"
