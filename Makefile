@@ -45,6 +45,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
+	$(BIN)/pip install --quiet -e '.[dev,bench]'  # tipg, the tiles benchmark's anchor
 	export $(DB) && $(BIN)/python -m bench
 
 clean:

@@ -16,9 +16,11 @@ from bench import (
     bench_boundaries,
     bench_cells,
     bench_concerns,
+    bench_export,
     bench_geocode,
     bench_hotspots,
     bench_incidents,
+    bench_tiles,
 )
 from bench.common import Outcome, append_results, environment, format_section, log
 
@@ -30,6 +32,8 @@ BENCHMARKS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     bench_incidents.NAME: lambda args: bench_incidents.run(rows=args.rows),
     bench_cells.NAME: lambda args: bench_cells.run(rows=args.rows),
     bench_hotspots.NAME: lambda _args: bench_hotspots.run(),
+    bench_export.NAME: lambda args: bench_export.run(rows=args.rows),
+    bench_tiles.NAME: lambda args: bench_tiles.run(rows=args.rows),
 }
 
 
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rows",
         type=int,
         default=bench_incidents.ROWS,
-        help="incidents for the incidents and cells benchmarks (default: %(default)s)",
+        help="rows for the incidents, cells, export and tiles benchmarks (default: %(default)s)",
     )
     parser.add_argument(
         "--no-record", action="store_true", help="print the results without appending them"

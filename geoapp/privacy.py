@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -44,17 +45,6 @@ def feature(spec: LayerSpec, properties: Mapping[str, Any], geometry_json: str |
         "type": "Feature",
         "properties": {k: properties.get(k) for k in spec.properties},
         "geometry": json.loads(geometry_json) if geometry_json else None,
-    }
-
-
-def feature_collection(
-    spec: LayerSpec, rows: Iterable[tuple[Mapping[str, Any], str | None]], **metadata: Any
-) -> dict:
-    """A FeatureCollection of whitelisted features with a metadata member."""
-    return {
-        "type": "FeatureCollection",
-        "features": [feature(spec, props, geom) for props, geom in rows],
-        "metadata": {"layer": spec.id, **metadata},
     }
 
 
@@ -147,6 +137,7 @@ def _generalised(target_wkb: bytes, boundary_wkb: bytes, srid: int) -> str | Non
 # PostgreSQL to the client without being parsed and re-serialised on the way.
 FeatureText = tuple[str | None, str, str | None]
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PARAM = re.compile(r"(?<![:\w]):([a-z_]+)\b")  # :name, not a ::cast
 
 
 def whitelisted_json(spec: LayerSpec, properties: Mapping[str, Any]) -> str:
@@ -214,13 +205,19 @@ def concern_texts(
     properties) and only the public point leaves, so memory stays flat for any number of
     concerns and nothing outside the whitelist is ever fetched into the process.
     """
-    statement = text(
+    statement = _PARAM.sub(r"%(\1)s", (
         "SELECT src.fid, " + _properties_sql(spec, CONCERN_COLUMNS) + ", "
         "ST_AsGeoJSON(src.public_point, 6) FROM (" + sql.raw_text("export_concerns") + ") src"
-    )
-    conn = session.connection().execution_options(stream_results=True, yield_per=batch)
-    for part in conn.execute(statement, _concern_params(query)).partitions():
-        yield from part  # type: ignore[misc]
+    ))  # fmt: skip
+    dbapi = session.connection().connection.dbapi_connection
+    assert dbapi is not None
+    # A named (server-side) cursor: PostgreSQL keeps the result and hands it over `batch`
+    # rows at a time, so the process never holds more than one batch.
+    with dbapi.cursor(name=f"export_{uuid.uuid4().hex}") as cur:
+        cur.itersize = batch
+        cur.execute(statement, _concern_params(query))
+        while rows := cur.fetchmany(batch):
+            yield from rows
 
 
 def concern_count(session: Session, query: ConcernFilter) -> int:
