@@ -150,6 +150,18 @@ def priorities(session: Session, planning: PlanningSession) -> list[SessionPrior
     )
 
 
+def parse_cells(text: str) -> list[tuple[int, int]]:
+    """Hot spot cells as the pages write them, "i:j i:j" (or comma-separated), deduplicated.
+
+    Raises ValueError for anything that is not a pair of integers.
+    """
+    out = []
+    for pair in text.replace(",", " ").split():
+        i, _sep, j = pair.partition(":")
+        out.append((int(i), int(j)))
+    return list(dict.fromkeys(out))
+
+
 @dataclass(frozen=True)
 class CellEvidence:
     """What the map showed for the chosen hot spot cells in the session's period."""

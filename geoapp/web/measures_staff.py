@@ -10,7 +10,6 @@ start date.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from geoalchemy2.shape import to_shape
 from markupsafe import Markup, escape
 from shapely.geometry import mapping
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from geoapp import db, privacy
 from geoapp.i18n import current_language
@@ -115,13 +115,12 @@ def index(slug: str) -> str:
     )  # fmt: skip
 
 
-def _draft(form: Any) -> measures.MeasureDraft:
+def _draft(form: MultiDict[str, str]) -> measures.MeasureDraft:
     """The form as a draft: cells as "i:j" pairs, concerns as public ids, indicator rows."""
-    cells = []
-    for pair in form.get("cells", "").replace(",", " ").split():
-        i, _sep, j = pair.partition(":")
-        if i.lstrip("-").isdigit() and j.lstrip("-").isdigit():
-            cells.append((int(i), int(j)))
+    try:
+        cells = planning.parse_cells(form.get("cells", ""))
+    except ValueError:  # a hidden field tampered with: no cells rather than a wrong area
+        cells = []
     size = form.get("size", "500")
     indicators = [measures.Indicator(name=form.get(f"indicator_{n}_name", ""),
                                      baseline=form.get(f"indicator_{n}_baseline", ""),
@@ -139,7 +138,7 @@ def _draft(form: Any) -> measures.MeasureDraft:
     )  # fmt: skip
 
 
-def record(form: Any) -> tuple[Measure | None, dict[str, str]]:
+def record(form: MultiDict[str, str]) -> tuple[Measure | None, dict[str, str]]:
     """Validate and store a measure from a form; (measure, {}) or (None, field -> message).
 
     Shared with the session page, whose decisions are measures with the session's id.
@@ -149,7 +148,7 @@ def record(form: Any) -> tuple[Measure | None, dict[str, str]]:
         clean = measures.validate(sess, g.community, _draft(form))
     except measures.InvalidMeasureError as exc:
         return None, {k: words.problem(v) for k, v in exc.errors.items()}
-    session_id = form.get("session", type=int) if hasattr(form, "getlist") else None
+    session_id = form.get("session", type=int)
     planning_session = planning.get(sess, g.community.id, session_id) if session_id else None
     measure = measures.create(sess, g.community, clean, current_user.user.id)
     if planning_session is not None:

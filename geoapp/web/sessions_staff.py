@@ -182,15 +182,11 @@ def add_priority(slug: str, session_id: int):
 
 
 def _cells(text: str) -> list[tuple[int, int]]:
-    """Cells written "i:j i:j" as pairs; anything else is an unknown cell."""
-    out = []
-    for pair in text.replace(",", " ").split():
-        i, _sep, j = pair.partition(":")
-        try:
-            out.append((int(i), int(j)))
-        except ValueError:
-            raise planning.InvalidPlanningError({"cells": "unknown_cell"}) from None
-    return list(dict.fromkeys(out))
+    """The chosen cells; a malformed one is an unknown cell."""
+    try:
+        return planning.parse_cells(text)
+    except ValueError:
+        raise planning.InvalidPlanningError({"cells": "unknown_cell"}) from None
 
 
 @bp.post("/<int:session_id>/decisions")

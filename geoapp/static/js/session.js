@@ -58,15 +58,13 @@
     return params.toString();
   }
 
-  /* The priority and decision forms take the period and the clicked cells with them. */
+  /* The priority form takes the map's period, group and cell size with it. */
   function syncForms() {
     var data = new FormData(filter);
-    ["priority-form"].forEach(function (id) {
-      var form = document.getElementById(id);
-      if (!form) { return; }
-      ["from", "to", "group", "size"].forEach(function (k) {
-        if (form.elements[k]) { form.elements[k].value = data.get(k) || ""; }
-      });
+    var form = document.getElementById("priority-form");
+    if (!form) { return; }
+    ["from", "to", "group", "size"].forEach(function (k) {
+      form.elements[k].value = data.get(k) || "";
     });
   }
 
