@@ -173,9 +173,6 @@ class Marks:
     """Clock readings taken inside one import_file call by wrappers around its callees."""
 
     at: dict[str, float] = field(default_factory=dict)
-    protect_s: float = 0.0
-    protect_calls: int = 0
-    counts_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
     def span(self, start: str, end: str) -> float:
@@ -183,57 +180,34 @@ class Marks:
         return self.at[end] - self.at[start]
 
 
+# The callees clocked: (module, attribute, mark name).
+CLOCKED = (
+    (incidents, "read_table", "read"),
+    (incidents, "_load", "load"),
+    (incidents, "copy_incidents", "copy"),
+    (incident_cells, "cell_rows", "cells"),
+    (incident_cells, "write_cells", "write_cells"),
+)
+
+
 @contextmanager
-def instrumented(session: Session, rebuild: Callable[..., int] | None = None) -> Iterator[Marks]:
-    """Wrap read_table, copy_incidents, rebuild, the counting and protect with clocks.
+def instrumented() -> Iterator[Marks]:
+    """Wrap read_table, the load, its COPY (a thread), the counting and its write with clocks.
 
-    Warnings the suppression logs are collected in `Marks.warnings`.
-
-    Nothing in geoapp is edited: the wrappers replace module attributes for the duration
-    of the block.  With `rebuild`, the cell rebuild is replaced by that function.
+    Warnings the suppression logs are collected in `Marks.warnings`.  Nothing in geoapp is
+    edited: the wrappers replace module attributes for the duration of the block.
     """
     marks = Marks()
-    real_read = incidents.read_table
-    real_copy = incidents.copy_incidents
-    real_rebuild = incident_cells.rebuild
-    real_protect = incident_cells.protect
-    real_count = incident_cells.count_by_cell
 
-    def read_table(*args: Any, **kwargs: Any) -> Any:
-        marks.at["read_start"] = time.perf_counter()
-        try:
-            return real_read(*args, **kwargs)
-        finally:
-            marks.at["read_end"] = time.perf_counter()
+    def clocked(real: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            marks.at[f"{name}_start"] = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                marks.at[f"{name}_end"] = time.perf_counter()
 
-    def copy_incidents(*args: Any, **kwargs: Any) -> Any:
-        marks.at["copy_start"] = time.perf_counter()
-        try:
-            return real_copy(*args, **kwargs)
-        finally:
-            marks.at["copy_end"] = time.perf_counter()
-
-    def count_by_cell(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return real_count(*args, **kwargs)
-        finally:
-            marks.counts_s += time.perf_counter() - start
-
-    def timed_rebuild(*args: Any, **kwargs: Any) -> int:
-        marks.at["rebuild_start"] = time.perf_counter()
-        try:
-            return (rebuild or real_rebuild)(*args, **kwargs)
-        finally:
-            marks.at["rebuild_end"] = time.perf_counter()
-
-    def protect(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return real_protect(*args, **kwargs)
-        finally:
-            marks.protect_s += time.perf_counter() - start
-            marks.protect_calls += 1
+        return wrapper
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -244,11 +218,9 @@ def instrumented(session: Session, rebuild: Callable[..., int] | None = None) ->
     with ExitStack() as stack:
         suppression_log.addHandler(handler)
         stack.callback(suppression_log.removeHandler, handler)
-        stack.enter_context(mock.patch.object(incidents, "read_table", read_table))
-        stack.enter_context(mock.patch.object(incidents, "copy_incidents", copy_incidents))
-        stack.enter_context(mock.patch.object(incident_cells, "rebuild", timed_rebuild))
-        stack.enter_context(mock.patch.object(incident_cells, "protect", protect))
-        stack.enter_context(mock.patch.object(incident_cells, "count_by_cell", count_by_cell))
+        for module, attribute, name in CLOCKED:
+            real = getattr(module, attribute)
+            stack.enter_context(mock.patch.object(module, attribute, clocked(real, name)))
         yield marks
 
 
@@ -261,10 +233,6 @@ class GeoappRun:
     rejected: int
     reasons: dict[str, int]
     phases: dict[str, float]
-    rebuild_s: float
-    counts_s: float
-    protect_s: float
-    protect_calls: int
     warnings: list[str]
 
 
@@ -278,7 +246,7 @@ def clear_incidents(engine: Engine) -> None:
 
 def geoapp_import(engine: Engine, place: Community, path: Path) -> GeoappRun:
     """Import the CSV with geoapp's import_file, end to end, with clocks on its phases."""
-    with Session(engine) as session, instrumented(session) as marks:
+    with Session(engine) as session, instrumented() as marks:
         marks.at["start"] = time.perf_counter()
         report = import_file(
             session, path, place.id, secret=SECRET, data_dir=str(data_dir()), actor=ACTOR,
@@ -294,29 +262,34 @@ def geoapp_import(engine: Engine, place: Community, path: Path) -> GeoappRun:
             marks.span("start", "read_end")
         ),
         "checks (file sha256, dates, articles, HMAC of ref, containment, existing refs)": (
-            marks.span("read_end", "copy_start")
+            marks.span("read_end", "load_start")
         ),
-        "copy_incidents (Z-order, COPY into incident, statement check, ANALYZE)": (
+        "existing points and the new ones as arrays": marks.span("load_start", "copy_start"),
+        "in a thread: copy_incidents (binary COPY into incident, index builds, ANALYZE)": (
             marks.span("copy_start", "copy_end")
         ),
-        "incident_cells.rebuild": marks.span("rebuild_start", "rebuild_end"),
-        "audit + COMMIT": marks.span("rebuild_end", "end"),
+        "meanwhile: incident_cells.cell_rows (3 sizes, suppression)": (
+            marks.span("cells_start", "cells_end")
+        ),
+        "waiting for the COPY after counting": max(0.0, marks.span("cells_end", "copy_end")),
+        "write_cells (COPY of the kept cell rows, ANALYZE)": (
+            marks.span("write_cells_start", "write_cells_end")
+        ),
+        "audit + COMMIT": marks.span("load_end", "end"),
     }
     return GeoappRun(
         seconds=marks.span("start", "end"), accepted=report.accepted,
-        rejected=len(report.rejected), reasons=reasons, phases=phases,
-        rebuild_s=marks.span("rebuild_start", "rebuild_end"), counts_s=marks.counts_s,
-        protect_s=marks.protect_s, protect_calls=marks.protect_calls, warnings=marks.warnings,
+        rejected=len(report.rejected), reasons=reasons, phases=phases, warnings=marks.warnings,
     )  # fmt: skip
 
 
 def profile_import(engine: Engine, place: Community, path: Path) -> list[str]:
-    """Profile a second import with cProfile (the cell rebuild left out: it is timed above).
+    """Profile a second import with cProfile (main thread: the COPY's thread shows as waiting).
 
     Returns the functions with the most own time, as note lines.
     """
     profiler = cProfile.Profile()
-    with Session(engine) as session, instrumented(session, rebuild=lambda *_a, **_k: 0):
+    with Session(engine) as session:
         profiler.enable()
         try:
             import_file(session, path, place.id, secret=SECRET, data_dir=str(data_dir()),

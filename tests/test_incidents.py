@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from geoapp.services.incident_groups import known_articles, normalise_article
-from geoapp.services.incidents import IncidentFileError, import_file, ref_hash
+from geoapp.services.incidents import IncidentFileError, import_file, ref_hash, ref_hashes
 from tests.conftest import DATA_DIR
 from tests.test_geocoding import bucha_gazetteer  # noqa: F401 - a shared fixture
 
@@ -96,7 +96,8 @@ def test_a_clean_file_is_one_batch_and_refs_are_hashed(db_session, tmp_path):
     }
     stored = " ".join(str(r) for r in db_session.execute(text("SELECT * FROM incident")))
     assert "12024100000000123" not in stored
-    assert ref_hash(SECRET, cid, "ЄРДР 12024100000000123") in stored
+    hashes = set(db_session.scalars(text("SELECT ref_hash FROM incident")))
+    assert ref_hash(SECRET, cid, "ЄРДР 12024100000000123") in hashes
     again = run(db_session, path)[1]
     assert again.accepted == 0 and {why for _n, why in again.rejected} == {"already imported"}
     audit = db_session.scalar(
@@ -248,3 +249,14 @@ def test_references_are_checked_per_statement(db_session, tmp_path):
                              {"b": report.batch_id})  # fmt: skip
     assert left == 0
     db_session.rollback()
+
+
+@pytest.mark.parametrize("secret", ["short", "k" * 64, "a much longer secret " * 5])
+def test_the_reference_hash_is_hmac_sha256(secret):
+    """The hash written out by hand is the standard HMAC (keys of any length)."""
+    import hmac
+
+    refs = ["ЄРДР 12024100000000123", " B0000001 ", ""]
+    expected = [hmac.new(secret.encode(), f"7:{r.strip()}".encode(), "sha256").digest()
+                for r in refs]  # fmt: skip
+    assert ref_hashes(secret, 7, refs) == expected

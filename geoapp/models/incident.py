@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
     func,
@@ -68,7 +69,7 @@ class Incident(Base):
     article: Mapped[str] = mapped_column(String(16))
     occurred_on: Mapped[date] = mapped_column(Date, index=True)
     point: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
-    ref_hash: Mapped[str] = mapped_column(String(64))
+    ref_hash: Mapped[bytes] = mapped_column(LargeBinary)  # HMAC-SHA256, 32 bytes
     batch_id: Mapped[int] = mapped_column(Integer)
 
 

@@ -6,10 +6,12 @@ with `ST_Hexagon` from two integers, and the cell of a point is arithmetic
 (`geoapp.analysis.hexgrid`), so the whole community is counted in one numpy pass without a
 spatial join (see bench/RESULTS.md).
 
-Every count is kept exactly, for analysts.  For the sizes the public may see
-(`GEOAPP_PUBLIC_CELL_SIZES`) the same table carries the disclosure decision made by
-`geoapp.analysis.suppression.protect` (see `public_withheld` for what is published and why
-so little), so a withheld count cannot be recovered by subtracting published counts.
+The table keeps each cell's count per year (all groups) and the community's totals per
+period and group (`cell_rows`); finer cell tables are counted when an analyst asks.  For the
+sizes the public may see (`GEOAPP_PUBLIC_CELL_SIZES`) the same table carries the disclosure
+decision made by `geoapp.analysis.suppression.protect` (see `year_withheld` for what is
+published and why so little), so a withheld count cannot be recovered by subtracting
+published counts.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
-from geoapp.analysis.hexgrid import count_by_cell
+from geoapp.analysis.hexgrid import hex_cells
 from geoapp.analysis.suppression import protect
 from geoapp.config import CELL_SIZES
 from geoapp.geo.crs import transformer
@@ -37,9 +40,6 @@ SIZES = CELL_SIZES
 PACKED_POINT = np.dtype([("lon", ">f8"), ("lat", ">f8"), ("category", ">i4"), ("day", ">i4")])
 PG_EPOCH_DAYS = 10_957  # 2000-01-01 in days since 1970-01-01
 PERIODS = ("year", "quarter", "month")
-QUARTERS = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
-# Months 0-11 are the base; 12-15 are the quarters, 16 the year.
-TIME_MARGINS = [*QUARTERS, [12, 13, 14, 15]]
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
 
 
@@ -88,8 +88,8 @@ def parse_period(value: str) -> Period:
     return Period("year", date(year, 1, 1))
 
 
-def public_withheld(cube: np.ndarray, k: int) -> np.ndarray:
-    """Which entries of a year's extended cube the public may not see.
+def year_withheld(counts: np.ndarray, k: int) -> np.ndarray:
+    """Which of one year's cell counts, and (last) the community total, the public may not see.
 
     The public gets one table per year and cell size: each cell's count of the year (all
     groups) and the community's total.  Finer tables were tried and measured on synthetic
@@ -102,52 +102,156 @@ def public_withheld(cube: np.ndarray, k: int) -> np.ndarray:
     relation (the total) over withheld counts that are each >= 1 is protected exactly by
     `protect`: no withheld count can be computed.
     """
+    return protect(np.asarray(counts), [[list(range(len(counts)))]], k).suppressed
+
+
+def public_withheld(cube: np.ndarray, k: int) -> np.ndarray:
+    """`year_withheld` spread over a year's extended cube (cells x groups x 12 months).
+
+    Index `cells` is the community, `groups` all groups, 12-15 the quarters and 16 the
+    year: everything is withheld but each cell's year for all groups, and the total.
+    """
     cells, groups, _months = cube.shape
-    year = protect(cube.sum(axis=(1, 2)), [[list(range(cells))]], k)
     out = np.ones((cells + 1, groups + 1, 17), dtype=bool)  # not published unless below
-    out[:, groups, 16] = year.suppressed
+    out[:, groups, 16] = year_withheld(cube.sum(axis=(1, 2)), k)
     return out
 
 
-def _year_frame(part: np.ndarray, k: int, public: bool) -> pd.DataFrame:
-    """Every non-zero count of one year, as rows of `incident_cell` (vectorised).
+CELL_COLUMNS = ["community_id", "size_m", "period", "period_start", "category_id", "i", "j",
+                "n", "suppressed"]  # fmt: skip
 
-    `part` holds (size, i, j, category, year, month, n) rows of one size and one year.
+
+def _month_start(months: np.ndarray) -> list[str]:
+    """Months since 1970-01 as the ISO date of their first day."""
+    return [f"{m // 12 + 1970}-{m % 12 + 1:02d}-01" for m in months.tolist()]
+
+
+def _totals(category: np.ndarray, month: np.ndarray) -> pd.DataFrame:
+    """The community's count per period (month, quarter, year) and group (None = all).
+
+    Counted once per month and group (one `np.bincount`); quarters and years are sums of
+    months.
     """
-    year = int(part[0, 4])
-    cell_keys, cell_idx = np.unique(part[:, 1:3], axis=0, return_inverse=True)
-    group_keys, group_idx = np.unique(part[:, 3], return_inverse=True)
-    cube = np.zeros((len(cell_keys), len(group_keys), 12), dtype=np.int64)
-    np.add.at(cube, (cell_idx.ravel(), group_idx.ravel(), part[:, 5] - 1), part[:, 6])
-    margins = [[list(range(len(cell_keys)))], [list(range(len(group_keys)))], TIME_MARGINS]
-    protected = protect(cube, margins, k=1)  # the exact extended table (nothing withheld)
-    withheld = public_withheld(cube, k) if public else protected.suppressed
-    c, g, t = np.nonzero(protected.values)
-    real_cell, real_group = c < len(cell_keys), g < len(group_keys)
-    clipped = np.minimum(c, len(cell_keys) - 1)
-    month = np.where(t < 12, t + 1, np.where(t < 16, 3 * (t - 12) + 1, 1))
-    return pd.DataFrame({
-        "period": np.select([t < 12, t < 16], ["month", "quarter"], "year"),
-        "period_start": [f"{year}-{m:02d}-01" for m in month.tolist()],
-        "category_id": pd.Series(group_keys[np.minimum(g, len(group_keys) - 1)],
-                                 dtype="Int64").where(real_group),
-        "i": pd.Series(cell_keys[clipped, 0], dtype="Int64").where(real_cell),
-        "j": pd.Series(cell_keys[clipped, 1], dtype="Int64").where(real_cell),
-        "n": protected.values[c, g, t],
-        "suppressed": pd.Series(withheld[c, g, t], dtype="boolean")
-        .where(np.full(len(c), public)),
-    })  # fmt: skip
+    groups, group_index = np.unique(category, return_inverse=True)
+    first = int(month.min())
+    offset = month - first
+    grid = np.bincount(offset * len(groups) + group_index.ravel(),
+                       minlength=(int(offset.max()) + 1) * len(groups))  # fmt: skip
+    grid = grid.reshape(-1, len(groups))
+    months = first + np.arange(grid.shape[0])
+    frames = []
+    for period, span in (("month", 1), ("quarter", 3), ("year", 12)):
+        starts, which = np.unique(months - months % span, return_inverse=True)
+        table = np.zeros((len(starts), len(groups)), dtype=np.int64)
+        np.add.at(table, which.ravel(), grid)
+        every = table.sum(axis=1)
+        rows, cols = np.nonzero(table)
+        busy = np.flatnonzero(every)
+        frames.append(pd.DataFrame({
+            "period": period,
+            "period_start": _month_start(np.concatenate([starts[rows], starts[busy]])),
+            "category_id": pd.array([*groups[cols].tolist(), *[None] * len(busy)],
+                                    dtype="Int64"),
+            "n": np.concatenate([table[rows, cols], every[busy]]),
+        }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
 
 
-def incident_points(session: Session, community_id: int) -> BinaryPoints:
-    """The community's incidents as arrays, fetched as one packed bytea.
+def _year_cells(year: np.ndarray, i: np.ndarray, j: np.ndarray) -> pd.DataFrame:
+    """Incidents per year and cell (one sort of packed int64 keys)."""
+    shift = 1 << 20  # cell indices of a community's UTM zone stay far inside +-2**20
+    keys, n = np.unique(((year * (2 * shift) + i + shift) * (2 * shift)) + j + shift,
+                        return_counts=True)  # fmt: skip
+    rest, j_out = np.divmod(keys, 2 * shift)
+    year_out, i_out = np.divmod(rest, 2 * shift)
+    return pd.DataFrame({"year": year_out, "i": i_out - shift, "j": j_out - shift, "n": n})
+
+
+def cell_rows(points: BinaryPoints, srid: int, k: int, public_sizes: Iterable[int]) -> pd.DataFrame:
+    """The rows `incident_cell` keeps for a community's incidents (pure: no database).
+
+    Kept: per cell size and year, each cell's count over all groups (the one table the
+    public may see, with its disclosure decision at the public sizes), and per size the
+    community's total for every month, quarter and year, by group and all together (what
+    the filters offer and what the legend totals).  Cells by month, quarter or group are
+    counted when an analyst asks (`cells`): kept for every combination they were 1.3
+    million rows for a million incidents, most of an import's time (bench/RESULTS.md).
+    """
+    public = set(public_sizes)
+    if not len(points.lon):
+        return pd.DataFrame(columns=CELL_COLUMNS[1:])
+    x, y = (np.asarray(v) for v in transformer(4326, srid).transform(points.lon, points.lat))
+    month = points.month
+    year = month // 12
+    totals = _totals(points.category, month)
+    frames = []
+    for size in SIZES:
+        counted = _year_cells(year, *hex_cells(x, y, size))
+        withheld = np.zeros(len(counted), dtype=bool)
+        total_withheld: dict[int, bool] = {}
+        if size in public:
+            years = counted["year"].to_numpy()
+            for y_value in np.unique(years):
+                rows = np.flatnonzero(years == y_value)
+                decision = year_withheld(counted["n"].to_numpy()[rows], k)
+                withheld[rows] = decision[:-1]
+                total_withheld[int(y_value)] = bool(decision[-1])
+        frames.append(pd.DataFrame({
+            "size_m": size, "period": "year",
+            "period_start": _month_start(counted["year"].to_numpy() * 12),
+            "category_id": pd.array([None] * len(counted), dtype="Int64"),
+            "i": counted["i"], "j": counted["j"], "n": counted["n"],
+            "suppressed": pd.array(withheld if size in public else [None] * len(counted),
+                                   dtype="boolean"),
+        }))  # fmt: skip
+        sums = totals.assign(size_m=size, i=pd.NA, j=pd.NA)
+        if size in public:  # only the year's total of all groups may be published
+            open_total = (sums["period"] == "year") & sums["category_id"].isna()
+            years_of = pd.to_datetime(sums["period_start"]).dt.year - 1970
+            decided = years_of.map(total_withheld).fillna(True).astype(bool)
+            sums["suppressed"] = pd.array(np.where(open_total, decided, True), dtype="boolean")
+        else:
+            sums["suppressed"] = pd.array([None] * len(sums), dtype="boolean")
+        frames.append(sums)
+    table = pd.concat(frames, ignore_index=True)
+    return table[CELL_COLUMNS[1:]]
+
+
+def write_cells(session: Session, community_id: int, table: pd.DataFrame) -> int:
+    """Replace the community's rows of `incident_cell` by `table` (from `cell_rows`)."""
+    session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
+    if not len(table):
+        return 0
+    buffer = io.StringIO()
+    table.assign(community_id=community_id)[CELL_COLUMNS].to_csv(buffer, header=False,
+                                                                 index=False)  # fmt: skip
+    conn = session.connection().connection.dbapi_connection
+    assert conn is not None
+    with (
+        conn.cursor() as cur,
+        cur.copy(f"COPY incident_cell ({', '.join(CELL_COLUMNS)}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        copy.write(buffer.getvalue())
+    session.execute(text("ANALYZE incident_cell"))
+    return len(table)
+
+
+def incident_points(
+    session: Session,
+    community_id: int,
+    period: Period | None = None,
+    category_id: int | None = None,
+) -> BinaryPoints:
+    """The community's incidents (of one period and group, if given) as arrays.
 
     The server packs each incident into 24 big-endian bytes (lon, lat, category, day) and
     concatenates them, so one value crosses the wire and numpy reads it as a structured
     array: no Python object, no protocol message per incident (a row-wise COPY spent
     2.7 s per million in psycopg).
     """
-    packed = session.execute(sql.load("incident_points_packed"), {"c": community_id}).scalar()
+    params = {"c": community_id, "start": period.start if period else None,
+              "stop": period.stop if period else None, "category_id": category_id}  # fmt: skip
+    packed = session.execute(sql.load("incident_points_packed"), params).scalar()
     rows = np.frombuffer(packed or b"", dtype=PACKED_POINT)
     day = (rows["day"].astype(np.int64) + PG_EPOCH_DAYS).astype("datetime64[D]")
     return BinaryPoints(
@@ -172,43 +276,34 @@ class BinaryPoints:
         """Months since 1970-01, as `count_by_cell` takes them."""
         return self.day.astype("datetime64[M]").astype(np.int64)
 
+    def __len__(self) -> int:
+        """The number of incidents."""
+        return len(self.lon)
+
+    def __add__(self, other: BinaryPoints) -> BinaryPoints:
+        """Both sets of incidents (an import's new ones after those already there)."""
+        return BinaryPoints(*(np.concatenate([getattr(self, f), getattr(other, f)])
+                              for f in ("lon", "lat", "category", "day")))  # fmt: skip
+
+
+def metric_srid(session: Session, community_id: int) -> int:
+    """The community's metric CRS, in which its cells are drawn."""
+    return int(session.execute(text("SELECT metric_srid FROM community WHERE id = :c"),
+                               {"c": community_id}).scalar_one())  # fmt: skip
+
 
 def rebuild(session: Session, community_id: int, k: int, public_sizes: Iterable[int]) -> int:
     """Recount the community's cells from its incidents; return the number of rows written.
 
-    Runs inside the caller's transaction (an import calls it before committing), so
-    the published counts and the incidents never disagree.  The incidents come out as
-    one packed bytea (`incident_points`), are projected with PROJ (as PostGIS would) and
-    counted in numpy (`geoapp.analysis.hexgrid`); the rows go back by one CSV COPY.
+    Runs inside the caller's transaction, so the published counts and the incidents never
+    disagree.  The incidents come out as one packed bytea (`incident_points`), are
+    projected with PROJ (as PostGIS would) and counted in numpy (`cell_rows`); the rows go
+    back by one CSV COPY.  The importer, which has its new incidents in hand, calls
+    `cell_rows` and `write_cells` itself.
     """
-    public = set(public_sizes)
-    session.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
     points = incident_points(session, community_id)
-    if not len(points.lon):
-        return 0
-    srid = session.execute(text("SELECT metric_srid FROM community WHERE id = :c"),
-                           {"c": community_id}).scalar_one()  # fmt: skip
-    x, y = transformer(4326, int(srid)).transform(points.lon, points.lat)
-    data = count_by_cell(np.asarray(x), np.asarray(y), points.category, points.month, list(SIZES))
-    frames = []
-    for size in SIZES:
-        of_size = data[data[:, 0] == size]
-        for year in np.unique(of_size[:, 4]):
-            frame = _year_frame(of_size[of_size[:, 4] == year], k, size in public)
-            frames.append(frame.assign(community_id=community_id, size_m=size))
-    table = pd.concat(frames, ignore_index=True)
-    columns = ["community_id", "size_m", "period", "period_start", "category_id", "i", "j", "n",
-               "suppressed"]  # fmt: skip
-    buffer = io.StringIO()
-    table[columns].to_csv(buffer, header=False, index=False)
-    conn = session.connection().connection.dbapi_connection
-    with (
-        conn.cursor() as cur,
-        cur.copy(f"COPY incident_cell ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy,
-    ):
-        copy.write(buffer.getvalue())
-    session.execute(text("ANALYZE incident_cell"))
-    return len(table)
+    table = cell_rows(points, metric_srid(session, community_id), k, public_sizes)
+    return write_cells(session, community_id, table)
 
 
 @dataclass(frozen=True)
@@ -220,26 +315,56 @@ class CellQuery:
     period: Period
     category_id: int | None
 
+    @property
+    def kept(self) -> bool:
+        """Whether `incident_cell` holds this table (a whole year, all groups)."""
+        return self.period.kind == "year" and self.category_id is None
+
 
 def cells(session: Session, query: CellQuery, exact: bool) -> tuple[list[tuple[dict, str]], dict]:
     """The cells of one table as (properties, GeoJSON geometry), and the community total.
 
     With `exact` false (public and partners) a withheld count is null and marked
-    `suppressed`; the total is published only when the decision allows it.
+    `suppressed`; the total is published only when the decision allows it.  Tables
+    finer than a year of all groups are counted now from the incidents (`cell_rows`
+    explains why), and every count in them is withheld unless `exact`.
     """
+    if not query.kept:
+        return _counted_cells(session, query, exact)
     params = {"community_id": query.community_id, "size_m": query.size_m,
               "period": query.period.kind, "period_start": query.period.start,
               "category_id": query.category_id}  # fmt: skip
+    return _features(session.execute(sql.load("incident_cells_read"), params), query, exact)
+
+
+def _counted_cells(
+    session: Session, query: CellQuery, exact: bool
+) -> tuple[list[tuple[dict, str]], dict]:
+    """A finer table (a month, a quarter, one group), counted from the incidents in it."""
+    points = incident_points(session, query.community_id, query.period, query.category_id)
+    srid = metric_srid(session, query.community_id)
+    x, y = transformer(4326, srid).transform(points.lon, points.lat)
+    i, j = hex_cells(np.asarray(x), np.asarray(y), query.size_m)
+    counted = pd.DataFrame({"i": i, "j": j}).value_counts().reset_index(name="n")
+    params = {"community_id": query.community_id, "size_m": query.size_m,
+              "i": counted["i"].tolist(), "j": counted["j"].tolist(),
+              "n": counted["n"].tolist(), "total": len(points),
+              "withheld": not exact}  # fmt: skip
+    return _features(session.execute(sql.load("incident_cells_counted"), params), query, exact)
+
+
+def _features(rows: Iterable[Any], query: CellQuery, exact: bool) -> tuple[list, dict]:
+    """Rows (i, j, n, suppressed, geometry; null i/j for the total) as features and total."""
     features, total = [], {"count": 0, "suppressed": False}
-    for row in session.execute(sql.load("incident_cells_read"), params).mappings():
-        withheld = bool(row["suppressed"]) and not exact
-        count = None if withheld else row["n"]
-        if row["i"] is None:
+    for row in rows:
+        withheld = bool(row.suppressed) and not exact
+        count = None if withheld else row.n
+        if row.i is None:
             total = {"count": count, "suppressed": withheld}
             continue
         props = {"count": count, "suppressed": withheld, "cell_size_m": query.size_m,
-                 "period": query.period.label, "i": row["i"], "j": row["j"]}  # fmt: skip
-        features.append((props, row["geometry"]))
+                 "period": query.period.label, "i": row.i, "j": row.j}  # fmt: skip
+        features.append((props, row.geometry))
     return features, total
 
 

@@ -9,13 +9,12 @@ cannot be recovered from the database.
 
 from __future__ import annotations
 
-import binascii
 import csv
 import hashlib
-import hmac
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -33,7 +32,7 @@ from geoapp.models.incident import ImportBatch
 from geoapp.services import audit, bulk_load, incident_cells
 from geoapp.services.geocode import geocode
 from geoapp.services.incident_files import FileRejected, Table, load_profile, read_table
-from geoapp.services.incident_groups import group_of_article, known_articles, normalise_article
+from geoapp.services.incident_groups import groups_of_articles, known_articles, normalise_article
 
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
                 "%d.%m.%Y %H:%M")  # fmt: skip
@@ -41,6 +40,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%Y-%m-%dT%H:%M", "%Y-%m-%d 
 # house placed between its neighbours); a street alone is too vague for a crime statistic.
 MIN_ADDRESS_SCORE = 0.8
 ANALYZE_AFTER = 10_000  # rows: a batch this large changes the planner's picture of the table
+SHA256_BLOCK = 64  # bytes: HMAC pads its key to the hash's block
 IMPORT_LOCK = 7_001  # advisory lock class: imports into one community take turns
 EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
                        ("y", "<f8")])  # fmt: skip
@@ -106,19 +106,36 @@ def _parse_date(value: str) -> date | None:
     return None
 
 
-def ref_hash(secret: str, community_id: int, ref: str) -> str:
-    """The keyed hash a source reference is stored as."""
+def ref_hash(secret: str, community_id: int, ref: str) -> bytes:
+    """The keyed hash a source reference is stored as: HMAC-SHA256 of "<community>:<ref>"."""
     return ref_hashes(secret, community_id, [ref])[0]
 
 
-def ref_hashes(secret: str, community_id: int, refs: Iterable[str]) -> list[str]:
-    """`ref_hash` of many references: the key and the community prefix are absorbed once."""
-    base = hmac.new(secret.encode(), f"{community_id}:".encode(), "sha256")
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def ref_hashes(secret: str, community_id: int, refs: Iterable[str]) -> list[bytes]:
+    """`ref_hash` of many references.
+
+    HMAC (RFC 2104) written out: the padded key and the community prefix are absorbed once
+    into an inner and an outer SHA-256 state, and each reference costs two state copies;
+    the `hmac` module's objects took twice as long for a million references.
+    """
+    key = secret.encode()
+    if len(key) > SHA256_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(SHA256_BLOCK, b"\0")
+    inner = hashlib.sha256(key.translate(_IPAD))
+    inner.update(f"{community_id}:".encode())
+    outer = hashlib.sha256(key.translate(_OPAD))
     out = []
     for ref in refs:
-        h = base.copy()
+        h = inner.copy()
         h.update(ref.strip().encode())
-        out.append(h.hexdigest())
+        o = outer.copy()
+        o.update(h.digest())
+        out.append(o.digest())
     return out
 
 
@@ -147,6 +164,19 @@ def _parsed(values: np.ndarray, parse: Callable[[str], Any]) -> np.ndarray:
     """
     codes, uniques = pd.factorize(values)
     return np.array([parse(str(u)) for u in uniques] + [None], dtype=object)[codes]
+
+
+def _parsed_dates(values: np.ndarray) -> np.ndarray:
+    """`_parse_date` of each distinct value once, as datetime64[D] (NaT where refused).
+
+    Dates stay numpy values from here to the COPY: a million `date` objects cost seconds
+    to convert.
+    """
+    codes, uniques = pd.factorize(values)
+    days = [_parse_date(str(u)) for u in uniques]
+    parsed = np.array([np.datetime64(d, "D") if d else np.datetime64("NaT") for d in days]
+                      + [np.datetime64("NaT")], dtype="datetime64[D]")  # fmt: skip
+    return parsed[codes]
 
 
 def _reasons(table: Table, occurred: np.ndarray, articles: np.ndarray) -> np.ndarray:
@@ -180,57 +210,104 @@ def _reasons(table: Table, occurred: np.ndarray, articles: np.ndarray) -> np.nda
 
 
 def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batch_id: int) -> int:
-    """Write incidents by one COPY, in Z-order; return how many.
+    """Write incidents by one binary COPY; return how many.
 
-    `rows` has columns category_id, article, occurred_on, lon, lat, ref_hash.  Z-order
-    keeps the BRIN point index selective; the references are checked by the table's
-    statement trigger, once for the whole COPY; a large load rebuilds the indexes after
-    it instead of maintaining them (`bulk_load`).  The text is built here rather than by
-    pandas' CSV writer, and the points as EWKB by numpy rather than shapely: for a million
-    rows that is under a second instead of eight (bench/).
+    `rows` has columns category_id, article, occurred_on, lon, lat, ref_hash (32 bytes).
+    The rows are written in Z-order (which keeps the BRIN point index selective) within
+    runs of equal article length: each run is then one fixed-width numpy record array in
+    PostgreSQL's binary COPY format, so no row passes through Python and the server parses
+    no text (for a million rows that halved the server's COPY, bench/).  The references are
+    checked once for the whole load (`bulk_load`).
     """
-    order = zorder(rows["lon"].to_numpy(), rows["lat"].to_numpy())
-    rows = rows.iloc[order]
-    articles = set(rows["article"])
-    if any(not _SAFE_TEXT.match(a) for a in articles):  # normalised codes: never escaped
-        raise ValueError(f"unexpected article codes {sorted(articles)[:5]}")
-    points = ewkb_hex(rows["lon"].to_numpy(), rows["lat"].to_numpy())
-    body = "".join([
-        f"{community_id}\t{category}\t{article}\t{day}\t{point}\t{digest}\t{batch_id}\n"
-        for category, article, day, point, digest in zip(
-            rows["category_id"].tolist(), rows["article"].tolist(),
-            map(str, rows["occurred_on"].tolist()), points, rows["ref_hash"].tolist(),
-            strict=True)
-    ])  # fmt: skip
+    articles = rows["article"].to_numpy(dtype=object)
+    if any(not _SAFE_TEXT.match(a) for a in set(articles)):  # normalised codes, ASCII
+        raise ValueError(f"unexpected article codes {sorted(set(articles))[:5]}")
+    lon, lat = rows["lon"].to_numpy(dtype=float), rows["lat"].to_numpy(dtype=float)
+    article_bytes = np.array([a.encode() for a in articles], dtype=bytes)
+    lengths = np.char.str_len(article_bytes) if len(rows) else np.zeros(0, dtype=int)
+    order = zorder(lon, lat)
+    order = order[np.argsort(lengths[order], kind="stable")]
+    days = np.asarray(rows["occurred_on"].to_numpy(), dtype="datetime64[D]").astype(np.int64)
+    refs = rows["ref_hash"].tolist()
+    if not all(isinstance(h, bytes) and len(h) == 32 for h in refs):
+        raise ValueError("reference hashes must be 32 bytes (ref_hashes)")
+    fields = {
+        "community": np.full(len(rows), community_id),
+        "category": rows["category_id"].to_numpy(dtype=np.int64),
+        "day": days - PG_EPOCH_DAYS, "ref": np.array(refs, dtype="S32"),
+        "batch": np.full(len(rows), batch_id), "article": article_bytes,
+    }  # fmt: skip
+    point = np.zeros(len(rows), dtype=EWKB_POINT)
+    point["order"], point["type"], point["srid"] = 1, 0x20000001, 4326
+    point["x"], point["y"] = lon, lat
     conn = session.connection().connection.dbapi_connection
     assert conn is not None
-    columns = "community_id, category_id, article, occurred_on, point, ref_hash, batch_id"
 
     def write() -> int:
-        with conn.cursor() as cur, cur.copy(f"COPY incident ({columns}) FROM STDIN") as copy:
-            copy.write(body)
+        with conn.cursor() as cur, cur.copy(COPY_INCIDENT) as copy:
+            copy.write(BINARY_COPY_HEADER)
+            for length in np.unique(lengths):
+                run = order[lengths[order] == length]
+                record = np.zeros(len(run), dtype=_binary_record(int(length)))
+                for name, size in BINARY_FIELDS:
+                    record[f"{name}_len"] = size if size else length
+                record["fields"] = len(BINARY_FIELDS)
+                for name, values in fields.items():
+                    record[name] = values[run]
+                record["point"] = point[run]
+                copy.write(record.tobytes())
+            copy.write(b"\xff\xff")  # the binary format's trailer
         return len(rows)
 
-    bulk_load.load(session, len(rows), write)
+    def check() -> None:
+        _check_references(session, community_id, batch_id, set(rows["category_id"].tolist()))
+
+    bulk_load.load(session, len(rows), write, check)
     if len(rows) >= ANALYZE_AFTER:
         session.execute(text("ANALYZE incident"))
     return len(rows)
 
 
-def ewkb_hex(lon: np.ndarray, lat: np.ndarray) -> list[str]:
-    """Points as hex EWKB with SRID 4326, as PostGIS reads them.
+# PostgreSQL's binary COPY: a signature, flags and header extension length, then per row
+# the field count and each field as a length and its bytes (big-endian).
+BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+# (field, bytes): the COPY's columns in order; 0 is the article's variable length.
+BINARY_FIELDS = (("community", 4), ("category", 4), ("day", 4), ("point", EWKB_POINT.itemsize),
+                 ("ref", 32), ("batch", 4), ("article", 0))  # fmt: skip
+COPY_INCIDENT = ("COPY incident (community_id, category_id, occurred_on, point, ref_hash, "
+                 "batch_id, article) FROM STDIN (FORMAT binary)")  # fmt: skip
+PG_EPOCH_DAYS = 10_957  # 2000-01-01, the binary format's day 0, in days since 1970-01-01
 
-    Built as one numpy buffer of little-endian 25-byte point records, then cut up.
+
+def _binary_record(article_length: int) -> np.dtype:
+    """The numpy record of one incident row in binary COPY, for one article length."""
+    types = {"community": ">i4", "category": ">i4", "day": ">i4", "point": EWKB_POINT,
+             "ref": "S32", "batch": ">i4", "article": f"S{article_length}"}  # fmt: skip
+    parts: list[tuple[str, Any]] = [("fields", ">i2")]
+    for name, _size in BINARY_FIELDS:
+        parts += [(f"{name}_len", ">i4"), (name, types[name])]
+    return np.dtype(parts)
+
+
+def _check_references(
+    session: Session, community_id: int, batch_id: int, categories: set[int]
+) -> None:
+    """What the statement trigger checks, for a load that bypasses it (`bulk_load`).
+
+    Every row carries this batch, its community and one of these categories, so checking
+    the few distinct values checks every row.
     """
-    record = np.zeros(len(lon), dtype=EWKB_POINT)
-    record["order"], record["type"], record["srid"] = 1, 0x20000001, 4326
-    record["x"], record["y"] = lon, lat
-    hexed = binascii.hexlify(record.tobytes()).decode()
-    width = 2 * EWKB_POINT.itemsize
-    return [hexed[k : k + width] for k in range(0, len(hexed), width)]
+    ok = session.execute(
+        text("SELECT EXISTS (SELECT 1 FROM import_batch WHERE id = :b AND community_id = :c) "
+             "AND (SELECT count(*) FROM category WHERE id = ANY(:ids)) = :n"),
+        {"b": batch_id, "c": community_id, "ids": sorted(categories), "n": len(categories)},
+    ).scalar_one()  # fmt: skip
+    if not ok:
+        raise ValueError(f"incidents reference no batch {batch_id} of community "
+                         f"{community_id} or unknown categories {sorted(categories)}")  # fmt: skip
 
 
-def _existing_hashes(session: Session, community_id: int) -> set[str]:
+def _existing_hashes(session: Session, community_id: int) -> set[bytes]:
     """The reference hashes the community already has (for "already imported")."""
     rows = session.execute(text("SELECT ref_hash FROM incident WHERE community_id = :c"),
                            {"c": community_id})  # fmt: skip
@@ -246,6 +323,32 @@ def _inside(session: Session, community_id: int, lon: np.ndarray, lat: np.ndarra
     area = shapely.from_wkb(bytes(wkb))
     shapely.prepare(area)
     return shapely.intersects_xy(area, lon, lat)
+
+
+def _load(
+    session: Session, rows: pd.DataFrame, community_id: int, batch_id: int, policy: CellPolicy
+) -> int:
+    """Write the incidents and recount the community's cells; return how many were written.
+
+    The cells are counted from the incidents already there and the new ones in hand while
+    the server takes the COPY and builds the indexes: the connection is used by one thread
+    at a time (the COPY's), the counting needs none, and on two cores the two overlap.
+    """
+    before = incident_cells.incident_points(session, community_id)
+    srid = incident_cells.metric_srid(session, community_id)
+    new = incident_cells.BinaryPoints(
+        lon=rows["lon"].to_numpy(dtype=float), lat=rows["lat"].to_numpy(dtype=float),
+        category=rows["category_id"].to_numpy(dtype=np.int64),
+        day=np.asarray(rows["occurred_on"].to_numpy(), dtype="datetime64[D]"),
+    )  # fmt: skip
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="incident-copy") as pool:
+        written = pool.submit(copy_incidents, session, rows, community_id, batch_id)
+        try:
+            table = incident_cells.cell_rows(before + new, srid, policy.k, policy.public_sizes)
+        finally:
+            count = written.result()  # the COPY's own error, if any, is the one raised
+    incident_cells.write_cells(session, community_id, table)
+    return count
 
 
 def import_file(
@@ -281,7 +384,7 @@ def import_file(
         session.execute(text("SELECT pg_advisory_xact_lock(:key, :c)"),
                         {"key": IMPORT_LOCK, "c": community_id})  # fmt: skip
         _locate_addresses(session, table, community_id)
-        occurred = _parsed(table.date, _parse_date)
+        occurred = _parsed_dates(table.date)
         articles = _parsed(table.article, lambda a: normalise_article(a, known))
         why = _reasons(table, occurred, articles)
         valid = np.flatnonzero(pd.isna(why))
@@ -307,16 +410,15 @@ def import_file(
         session.flush()
         chosen = valid[keep]
         article_of = articles[chosen]
-        groups = {a: group_of_article(session, a, known[a]) for a in set(article_of)}
+        groups = groups_of_articles(session, {a: known[a] for a in set(article_of)})
         rows = pd.DataFrame({
             "category_id": [groups[a] for a in article_of], "article": article_of,
             "occurred_on": occurred[chosen], "lon": table.lon[chosen],
             "lat": table.lat[chosen], "ref_hash": hashes[keep],
         })  # fmt: skip
-        report.accepted = batch.accepted = copy_incidents(session, rows, community_id, batch.id)
+        report.accepted = batch.accepted = _load(session, rows, community_id, batch.id,
+                                                 cells or CellPolicy())  # fmt: skip
         report.batch_id = batch.id
-        policy = cells or CellPolicy()
-        incident_cells.rebuild(session, community_id, policy.k, policy.public_sizes)
         audit.record(session, "incidents.import", actor, community_id=community_id,
                      object_type="import_batch", object_id=batch.id,
                      details={"file": path.name, "sha256": batch.sha256,
