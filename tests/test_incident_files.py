@@ -481,3 +481,21 @@ def test_a_quoted_line_break_keeps_physical_line_numbers(tmp_path):
                     "2024-03-02,185,30.21,50.545,A-2\n", encoding="utf-8")  # fmt: skip
     first, second = read_records(path, load_profile("default"))
     assert (first.line, first.ref, second.line) == (2, "A\n1", 4)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["185", "186"],  # nothing to strip: returned as they are
+        ["185 ", "186"],
+        [" 185", "186"],
+        ["185", "186\t"],
+        ["185", "\x0c186"],
+        ["185\r", "186"],
+        ["185\xa0", "ст. 186 "],  # non-ASCII: a no-break space is whitespace too
+        ["ст. 185 ч. 2", "186"],  # inner spaces stay
+    ],
+)
+def test_cells_are_stripped_exactly_as_str_strip_would(cells):
+    got = incident_files._stripped(np.array(cells, dtype=object))
+    assert got.tolist() == [c.strip() for c in cells]

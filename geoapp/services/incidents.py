@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 import numpy as np
@@ -42,8 +44,6 @@ MIN_ADDRESS_SCORE = 0.8
 ANALYZE_AFTER = 10_000  # rows: a batch this large changes the planner's picture of the table
 SHA256_BLOCK = 64  # bytes: HMAC pads its key to the hash's block
 IMPORT_LOCK = 7_001  # advisory lock class: imports into one community take turns
-EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
-                       ("y", "<f8")])  # fmt: skip
 _SAFE_TEXT = re.compile(r"^[0-9A-Za-z.-]+$")
 
 
@@ -209,10 +209,22 @@ def _reasons(table: Table, occurred: np.ndarray, articles: np.ndarray) -> np.nda
     return why
 
 
-def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batch_id: int) -> int:
+Hasher = Callable[[Iterable[str]], list[bytes]]
+
+
+def copy_incidents(
+    session: Session,
+    rows: pd.DataFrame,
+    community_id: int,
+    batch_id: int,
+    hasher: Hasher | None = None,
+    sent: Event | None = None,
+) -> int:
     """Write incidents by one binary COPY; return how many.
 
-    `rows` has columns category_id, article, occurred_on, lon, lat, ref_hash (32 bytes).
+    `rows` has columns category_id, article, occurred_on, lon, lat, and either ref_hash
+    (32 bytes) or ref, which `hasher` (`ref_hashes` with the key) hashes run by run while
+    the server parses the previous run.  `sent` is set once every row has been sent.
     The rows are written in Z-order (which keeps the BRIN point index selective) within
     runs of equal article length: each run is then one fixed-width numpy record array in
     PostgreSQL's binary COPY format, so no row passes through Python and the server parses
@@ -227,19 +239,21 @@ def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batc
     lengths = np.char.str_len(article_bytes) if len(rows) else np.zeros(0, dtype=int)
     order = zorder(lon, lat)
     order = order[np.argsort(lengths[order], kind="stable")]
+    if "ref_hash" in rows:
+        hashed = rows["ref_hash"].tolist()
+        if not all(isinstance(h, bytes) and len(h) == 32 for h in hashed):
+            raise ValueError("reference hashes must be 32 bytes (ref_hashes)")
+        refs = np.array(hashed, dtype="S32")
+    elif hasher is None:
+        raise ValueError("references without a hasher")
+    else:
+        refs = rows["ref"].to_numpy(dtype=object)
     days = np.asarray(rows["occurred_on"].to_numpy(), dtype="datetime64[D]").astype(np.int64)
-    refs = rows["ref_hash"].tolist()
-    if not all(isinstance(h, bytes) and len(h) == 32 for h in refs):
-        raise ValueError("reference hashes must be 32 bytes (ref_hashes)")
-    fields = {
-        "community": np.full(len(rows), community_id),
-        "category": rows["category_id"].to_numpy(dtype=np.int64),
-        "day": days - PG_EPOCH_DAYS, "ref": np.array(refs, dtype="S32"),
-        "batch": np.full(len(rows), batch_id), "article": article_bytes,
+    varying = {
+        "category": rows["category_id"].to_numpy(dtype=np.int64), "day": days - PG_EPOCH_DAYS,
+        "x": lon, "y": lat, "article": article_bytes,
     }  # fmt: skip
-    point = np.zeros(len(rows), dtype=EWKB_POINT)
-    point["order"], point["type"], point["srid"] = 1, 0x20000001, 4326
-    point["x"], point["y"] = lon, lat
+    fixed = {"community": community_id, "batch": batch_id}
     conn = session.connection().connection.dbapi_connection
     assert conn is not None
 
@@ -247,16 +261,20 @@ def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batc
         with conn.cursor() as cur, cur.copy(COPY_INCIDENT) as copy:
             copy.write(BINARY_COPY_HEADER)
             for length in np.unique(lengths):
-                run = order[lengths[order] == length]
-                record = np.zeros(len(run), dtype=_binary_record(int(length)))
-                for name, size in BINARY_FIELDS:
-                    record[f"{name}_len"] = size if size else length
-                record["fields"] = len(BINARY_FIELDS)
-                for name, values in fields.items():
-                    record[name] = values[run]
-                record["point"] = point[run]
-                copy.write(record.tobytes())
+                of_length = order[lengths[order] == length]
+                for start in range(0, len(of_length), COPY_RUN):
+                    run = of_length[start : start + COPY_RUN]
+                    record = np.empty(len(run), dtype=_binary_record(int(length)))
+                    constants = {**BINARY_CONSTANTS, **fixed, "article_len": length}
+                    for name, value in constants.items():
+                        record[name] = value
+                    for name, values in varying.items():
+                        record[name] = values[run]
+                    record["ref"] = refs[run] if hasher is None else hasher(refs[run])
+                    copy.write(record.tobytes())
             copy.write(b"\xff\xff")  # the binary format's trailer
+        if sent is not None:
+            sent.set()
         return len(rows)
 
     def check() -> None:
@@ -269,24 +287,31 @@ def copy_incidents(session: Session, rows: pd.DataFrame, community_id: int, batc
 
 
 # PostgreSQL's binary COPY: a signature, flags and header extension length, then per row
-# the field count and each field as a length and its bytes (big-endian).
+# the field count and each field as its length and its bytes, big-endian; the point is
+# EWKB (little-endian, with its SRID), which PostGIS's binary input reads.
 BINARY_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
-# (field, bytes): the COPY's columns in order; 0 is the article's variable length.
-BINARY_FIELDS = (("community", 4), ("category", 4), ("day", 4), ("point", EWKB_POINT.itemsize),
-                 ("ref", 32), ("batch", 4), ("article", 0))  # fmt: skip
 COPY_INCIDENT = ("COPY incident (community_id, category_id, occurred_on, point, ref_hash, "
                  "batch_id, article) FROM STDIN (FORMAT binary)")  # fmt: skip
+BINARY_CONSTANTS = {"fields": 7, "community_len": 4, "category_len": 4, "day_len": 4,
+                    "point_len": 25, "order": 1, "type": 0x20000001, "srid": 4326,
+                    "ref_len": 32, "batch_len": 4}  # fmt: skip
+COPY_RUN = 100_000  # rows per message: the server parses one while the next is hashed
 PG_EPOCH_DAYS = 10_957  # 2000-01-01, the binary format's day 0, in days since 1970-01-01
 
 
 def _binary_record(article_length: int) -> np.dtype:
-    """The numpy record of one incident row in binary COPY, for one article length."""
-    types = {"community": ">i4", "category": ">i4", "day": ">i4", "point": EWKB_POINT,
-             "ref": "S32", "batch": ">i4", "article": f"S{article_length}"}  # fmt: skip
-    parts: list[tuple[str, Any]] = [("fields", ">i2")]
-    for name, _size in BINARY_FIELDS:
-        parts += [(f"{name}_len", ">i4"), (name, types[name])]
-    return np.dtype(parts)
+    """One incident row of the binary COPY as a numpy record, for one article length."""
+    return np.dtype([
+        ("fields", ">i2"),
+        ("community_len", ">i4"), ("community", ">i4"),
+        ("category_len", ">i4"), ("category", ">i4"),
+        ("day_len", ">i4"), ("day", ">i4"),
+        ("point_len", ">i4"), ("order", "u1"), ("type", "<u4"), ("srid", "<u4"),
+        ("x", "<f8"), ("y", "<f8"),
+        ("ref_len", ">i4"), ("ref", "S32"),
+        ("batch_len", ">i4"), ("batch", ">i4"),
+        ("article_len", ">i4"), ("article", f"S{article_length}"),
+    ])  # fmt: skip
 
 
 def _check_references(
@@ -326,13 +351,20 @@ def _inside(session: Session, community_id: int, lon: np.ndarray, lat: np.ndarra
 
 
 def _load(
-    session: Session, rows: pd.DataFrame, community_id: int, batch_id: int, policy: CellPolicy
+    session: Session,
+    rows: pd.DataFrame,
+    community_id: int,
+    batch_id: int,
+    hasher: Hasher,
+    policy: CellPolicy,
 ) -> int:
     """Write the incidents and recount the community's cells; return how many were written.
 
-    The cells are counted from the incidents already there and the new ones in hand while
-    the server takes the COPY and builds the indexes: the connection is used by one thread
-    at a time (the COPY's), the counting needs none, and on two cores the two overlap.
+    The COPY runs in a thread: it hashes the references as it sends them, so the server
+    parses while Python hashes.  Once the rows are sent, the server builds the indexes and
+    this thread counts the cells, from the incidents already there and the new ones in
+    hand.  The connection is used by one thread at a time (the COPY's); the counting needs
+    none, and on two cores the three overlap.
     """
     before = incident_cells.incident_points(session, community_id)
     srid = incident_cells.metric_srid(session, community_id)
@@ -341,9 +373,13 @@ def _load(
         category=rows["category_id"].to_numpy(dtype=np.int64),
         day=np.asarray(rows["occurred_on"].to_numpy(), dtype="datetime64[D]"),
     )  # fmt: skip
+    sent = Event()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="incident-copy") as pool:
-        written = pool.submit(copy_incidents, session, rows, community_id, batch_id)
+        written = pool.submit(copy_incidents, session, rows, community_id, batch_id, hasher,
+                              sent)  # fmt: skip
         try:
+            while not sent.wait(0.05) and not written.done():
+                pass  # the hashing needs the interpreter more than the counting does
             table = incident_cells.cell_rows(before + new, srid, policy.k, policy.public_sizes)
         finally:
             count = written.result()  # the COPY's own error, if any, is the one raised
@@ -388,11 +424,11 @@ def import_file(
         articles = _parsed(table.article, lambda a: normalise_article(a, known))
         why = _reasons(table, occurred, articles)
         valid = np.flatnonzero(pd.isna(why))
-        hashes = np.array(ref_hashes(secret, community_id, table.ref[valid]), dtype=object)
         outside = ~_inside(session, community_id, table.lon[valid], table.lat[valid])
         why[valid[outside]] = "outside the community"
         existing = _existing_hashes(session, community_id)
-        if existing:
+        if existing:  # else the COPY hashes the references as it sends them
+            hashes = ref_hashes(secret, community_id, table.ref[valid])
             again = np.fromiter((h in existing for h in hashes), dtype=bool, count=len(hashes))
             why[valid[again & ~outside]] = "already imported"
         keep = pd.isna(why[valid])
@@ -414,10 +450,11 @@ def import_file(
         rows = pd.DataFrame({
             "category_id": [groups[a] for a in article_of], "article": article_of,
             "occurred_on": occurred[chosen], "lon": table.lon[chosen],
-            "lat": table.lat[chosen], "ref_hash": hashes[keep],
+            "lat": table.lat[chosen], "ref": table.ref[chosen],
         })  # fmt: skip
-        report.accepted = batch.accepted = _load(session, rows, community_id, batch.id,
-                                                 cells or CellPolicy())  # fmt: skip
+        report.accepted = batch.accepted = _load(
+            session, rows, community_id, batch.id, partial(ref_hashes, secret, community_id),
+            cells or CellPolicy())  # fmt: skip
         report.batch_id = batch.id
         audit.record(session, "incidents.import", actor, community_id=community_id,
                      object_type="import_batch", object_id=batch.id,
