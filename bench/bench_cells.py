@@ -18,7 +18,6 @@ from bench.bench_incidents import (
     SECRET,
     Community,
     Synthetic,
-    instrumented,
     pilot_database,
     synthetic_incidents,
 )
@@ -88,7 +87,8 @@ def geoapp_counts(frames: Frames) -> np.ndarray:
     """Geoapp's counting (`geoapp.analysis.hexgrid.count_by_cell`) on the anchor's inputs.
 
     The same projected points, groups and dates geopandas gets; returns (size, i, j, group,
-    year, month, n) rows as `incident_cells.rebuild` uses them.
+    year, month, n) rows.  The app calls the same function with groups and months folded
+    (cells per year when it rebuilds, cells of one period and group when an analyst asks).
     """
     points = frames.points
     month = points["occurred_on"].to_numpy().astype("datetime64[M]").astype(np.int64)
@@ -181,29 +181,23 @@ class Rebuild:
 
     seconds: float | None
     rows: int
-    counts_s: float
-    protect_s: float
-    protect_calls: int
-    warnings: list[str]
     error: str | None
 
 
 def full_rebuild(engine: Engine, community_id: int) -> Rebuild:
     """incident_cells.rebuild for all sizes with the default policy, in a rolled-back session."""
     policy = CellPolicy()
-    with Session(engine) as session, instrumented(session) as marks:
+    with Session(engine) as session:
         try:
             with timed() as rebuild_time:
                 written = incident_cells.rebuild(
                     session, community_id, policy.k, policy.public_sizes
                 )
-        except Exception as exc:  # the suppression is being fixed elsewhere
+        except Exception as exc:  # reported in the notes rather than ending the run
             session.rollback()
-            return Rebuild(None, 0, marks.counts_s, marks.protect_s, marks.protect_calls,
-                           marks.warnings, f"{type(exc).__name__}: {str(exc)[:200]}")  # fmt: skip
+            return Rebuild(None, 0, f"{type(exc).__name__}: {str(exc)[:200]}")
         session.rollback()
-    return Rebuild(rebuild_time.seconds, written, marks.counts_s, marks.protect_s,
-                   marks.protect_calls, marks.warnings, None)  # fmt: skip
+    return Rebuild(rebuild_time.seconds, written, None)
 
 
 def warm_up(frames: Frames) -> None:
@@ -282,12 +276,6 @@ def _notes(
         if full.seconds is None
         else f"{full.seconds:.1f} s, {full.rows:,} rows"
     )
-    detail = (
-        f"count_by_cell (3 sizes) {full.counts_s:.2f} s, suppression (`protect`, "
-        f"{full.protect_calls} calls) {full.protect_s:.1f} s; warnings logged by the "
-        f"suppression: {len(full.warnings)}"
-        + (f", e.g. '{full.warnings[0]}'" if full.warnings else "")
-    )
     return [
         f"data (untimed): the incidents benchmark's generator and rounding (seed, dates "
         f"2024-01-01 to {data.last_day}, national article weights, every point inside "
@@ -306,5 +294,7 @@ def _notes(
         f"only in geopandas, {diff.keys_different} with different counts; "
         f"{diff.incidents_off} incidents counted differently in all",
         f"full rebuild (for information; `incident_cells.rebuild(session, bucha, k=10, "
-        f"public_sizes=(500, 1000))`, rolled back): {rebuild}; {detail}",
+        f"public_sizes=(500, 1000))`, rolled back: the incidents read back, projected, counted "
+        f"per cell and year at 250, 500 and 1000 m with the public sizes' suppression, and the "
+        f"community's totals per month, quarter, year and group, written): {rebuild}",
     ]

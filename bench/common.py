@@ -89,9 +89,11 @@ written by the benchmark code, not by hand (one marked section excepted).
   `COPY ... (FORMAT csv, HEADER)` of the file's bytes. geoapp: `import_file(session, FILE,
   bucha, secret, data_dir, actor, cells=CellPolicy())` into emptied incident tables, end to
   end (cell rebuild and commit included). Ratio = geoapp / ogr2ogr; goal ≤ 1.0; geoapp / COPY
-  is for information. The import's phases are clocked by wrappers put around `read_table`,
-  `copy_incidents`, `incident_cells.rebuild`, `count_by_cell` and `protect` for the call (no
-  app code is changed); when the goal is missed a second import (rebuild stubbed out) runs under
+  is for information. Three alternating rounds; the medians are compared, and geoapp's stored
+  rows are checked against the CSV (count and sums of coordinates and days) after each import.
+  The import's phases are clocked by wrappers put around `read_table`, `_load`,
+  `copy_incidents` (which runs in a thread), `incident_cells.cell_rows` and `write_cells` for
+  the call (no app code is changed); when the goal is missed one more import runs under
   cProfile and the functions with the most own time are listed in the notes.
 - **cells: 1,000,000 incidents into 500 m hexagons × group × month.** The incidents of the
   `incidents` benchmark (same generator, seed and rounding) are COPYed straight into
@@ -101,13 +103,14 @@ written by the benchmark code, not by hand (one marked section excepted).
   coordinates) with group and date, and the hexagons of `ST_HexagonGrid(500,
   ST_Envelope(ST_Transform(boundary, UTM)))` with their (i, j). geoapp, timed:
   `geoapp.analysis.hexgrid.count_by_cell(x, y, group, month, [500])`, the function the
-  rebuild counts with (cells by arithmetic). Anchor, timed: `gpd.sjoin(points, hexagons,
-  predicate="within")`, the month of each date and `groupby([i, j, group, month]).size()`.
+  app counts cells with (by arithmetic; the app folds groups and months into years).
+  Anchor, timed: `gpd.sjoin(points, hexagons, predicate="within")`, the month of each date
+  and `groupby([i, j, group, month]).size()`.
   Each runs once untimed first on 10,000 points. The two tables are compared key by key.
   Speed-up = geopandas / geoapp; goal ≥ 5 with identical counts. The full
-  `incident_cells.rebuild` (the incidents read back as one packed bytea, projection, 250,
-  500 and 1000 m, suppression for the public 500 and 1000 m, k = 10) is timed afterwards for
-  information, in a transaction that is rolled back.
+  `incident_cells.rebuild` (the incidents read back as one packed bytea, projection, cells per
+  year at 250, 500 and 1000 m, suppression for the public 500 and 1000 m, k = 10, totals per
+  period and group) is timed afterwards for information, in a transaction that is rolled back.
 """
 
 

@@ -260,3 +260,36 @@ def test_the_reference_hash_is_hmac_sha256(secret):
     expected = [hmac.new(secret.encode(), f"7:{r.strip()}".encode(), "sha256").digest()
                 for r in refs]  # fmt: skip
     assert ref_hashes(secret, 7, refs) == expected
+
+
+def test_every_value_is_stored_as_the_file_gives_it(db_session, tmp_path):
+    """The binary COPY writes each row's date, article, point, hash, batch and community.
+
+    Articles of different lengths go in separate runs and the points in Z-order, so the
+    rows are written out of the file's order: each must still carry its own values.
+    """
+    lines = [
+        ["2024-03-01", "185", "30.2100", "50.5450", "R-1"],
+        ["29.02.2024", "126-1", "30.2312", "50.5511", "R-2"],
+        ["2025-12-31", "296", "30.1987", "50.5402", "R-3"],
+        ["2000-01-01", "286-1", "30.2234", "50.5378", "R-4"],
+        ["1999-12-31", "185", "30.2100", "50.5450", "R-5"],  # refused: before 2000
+        ["2024-07-04", "115", "30.2051", "50.5563", "R-6"],
+    ]
+    cid, report = run(db_session, write(tmp_path / "values.csv", lines))
+    assert report.accepted == 5 and [n for n, _ in report.rejected] == [6]
+    stored = db_session.execute(
+        text("SELECT ref_hash, CAST(occurred_on AS text), article, ST_X(point), ST_Y(point), "
+             "ST_SRID(point), batch_id, community_id FROM incident WHERE batch_id = :b"),
+        {"b": report.batch_id},
+    ).all()  # fmt: skip
+    by_hash = {bytes(r[0]): tuple(r[1:]) for r in stored}
+    expected = {
+        ref_hash(SECRET, cid, "R-1"): ("2024-03-01", "185", 30.21, 50.545),
+        ref_hash(SECRET, cid, "R-2"): ("2024-02-29", "126-1", 30.2312, 50.5511),
+        ref_hash(SECRET, cid, "R-3"): ("2025-12-31", "296", 30.1987, 50.5402),
+        ref_hash(SECRET, cid, "R-4"): ("2000-01-01", "286-1", 30.2234, 50.5378),
+        ref_hash(SECRET, cid, "R-6"): ("2024-07-04", "115", 30.2051, 50.5563),
+    }
+    assert {h: v[:4] for h, v in by_hash.items()} == expected
+    assert {v[4:] for v in by_hash.values()} == {(4326, report.batch_id, cid)}

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
-from geoapp.analysis.hexgrid import hex_cells
+from geoapp.analysis.hexgrid import count_by_cell
 from geoapp.analysis.suppression import protect
 from geoapp.config import CELL_SIZES
 from geoapp.geo.crs import transformer
@@ -157,16 +157,6 @@ def _totals(category: np.ndarray, month: np.ndarray) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _year_cells(year: np.ndarray, i: np.ndarray, j: np.ndarray) -> pd.DataFrame:
-    """Incidents per year and cell (one sort of packed int64 keys)."""
-    shift = 1 << 20  # cell indices of a community's UTM zone stay far inside +-2**20
-    keys, n = np.unique(((year * (2 * shift) + i + shift) * (2 * shift)) + j + shift,
-                        return_counts=True)  # fmt: skip
-    rest, j_out = np.divmod(keys, 2 * shift)
-    year_out, i_out = np.divmod(rest, 2 * shift)
-    return pd.DataFrame({"year": year_out, "i": i_out - shift, "j": j_out - shift, "n": n})
-
-
 def cell_rows(points: BinaryPoints, srid: int, k: int, public_sizes: Iterable[int]) -> pd.DataFrame:
     """The rows `incident_cell` keeps for a community's incidents (pure: no database).
 
@@ -182,11 +172,15 @@ def cell_rows(points: BinaryPoints, srid: int, k: int, public_sizes: Iterable[in
         return pd.DataFrame(columns=CELL_COLUMNS[1:])
     x, y = (np.asarray(v) for v in transformer(4326, srid).transform(points.lon, points.lat))
     month = points.month
-    year = month // 12
     totals = _totals(points.category, month)
+    # Counted per cell and year: every group as one, every month as its year's January.
+    by_year = count_by_cell(x, y, np.zeros(len(x), dtype=np.int64), month - month % 12,
+                            list(SIZES))  # fmt: skip
     frames = []
     for size in SIZES:
-        counted = _year_cells(year, *hex_cells(x, y, size))
+        of_size = by_year[by_year[:, 0] == size]
+        counted = pd.DataFrame({"year": of_size[:, 4] - 1970, "i": of_size[:, 1],
+                                "j": of_size[:, 2], "n": of_size[:, 6]})  # fmt: skip
         withheld = np.zeros(len(counted), dtype=bool)
         total_withheld: dict[int, bool] = {}
         if size in public:
@@ -344,11 +338,11 @@ def _counted_cells(
     points = incident_points(session, query.community_id, query.period, query.category_id)
     srid = metric_srid(session, query.community_id)
     x, y = transformer(4326, srid).transform(points.lon, points.lat)
-    i, j = hex_cells(np.asarray(x), np.asarray(y), query.size_m)
-    counted = pd.DataFrame({"i": i, "j": j}).value_counts().reset_index(name="n")
+    zero = np.zeros(len(points), dtype=np.int64)  # one group, one month: cells only
+    counted = count_by_cell(np.asarray(x), np.asarray(y), zero, zero, [query.size_m])
     params = {"community_id": query.community_id, "size_m": query.size_m,
-              "i": counted["i"].tolist(), "j": counted["j"].tolist(),
-              "n": counted["n"].tolist(), "total": len(points),
+              "i": counted[:, 1].tolist(), "j": counted[:, 2].tolist(),
+              "n": counted[:, 6].tolist(), "total": len(points),
               "withheld": not exact}  # fmt: skip
     return _features(session.execute(sql.load("incident_cells_counted"), params), query, exact)
 
