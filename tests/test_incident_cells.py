@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geoapp.services import tokens
+from geoapp.services import incident_cells, tokens
 from geoapp.services.communities import get_by_slug
 from geoapp.services.demo import load_synthetic_incidents
 from geoapp.services.incidents import CellPolicy
@@ -133,8 +133,15 @@ def test_a_finer_table_counted_on_request_agrees_with_a_spatial_join(
         ).all()
     assert got and got == {str(json.loads(g)["coordinates"]): n for g, n in expected}
     assert body["metadata"]["total"]["count"] == sum(got.values())
-    # Exact for the analyst: nothing withheld.
+    # Exact for the analyst: nothing withheld; for anyone else every count is withheld.
     assert all(f["properties"]["suppressed"] is False for f in body["features"])
+    with Session(engine) as sess:
+        group_id = incident_cells.group_ids(sess)[group] if group else None
+        query = incident_cells.CellQuery(bucha_incidents, 250, incident_cells.parse_period(period),
+                                         group_id)  # fmt: skip
+        features, total = incident_cells.cells(sess, query, exact=False)
+    assert len(features) == len(got) and total == {"count": None, "suppressed": True}
+    assert all(p["count"] is None and p["suppressed"] for p, _geometry in features)
 
 
 def test_the_public_sees_no_small_count_and_the_analyst_sees_them_all(

@@ -3,7 +3,8 @@ and the community's total.
 
 The property the issue asks for, on the publication itself: no published count has
 0 < n < k, and no withheld count can be computed from what is published (an independent
-integer audit from test_suppression); everything finer stays withheld.
+integer audit from test_suppression).  Finer tables are never published (the API refuses
+them, and `cells` withholds every count in them: test_incident_cells).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoapp.services.incident_cells import public_withheld
+from geoapp.services.incident_cells import year_withheld
 from tests.test_suppression import attacker_ranges
 
 counts = st.one_of(st.just(0), st.just(0), st.integers(1, 4), st.integers(5, 30))
@@ -31,29 +32,24 @@ def cubes(draw) -> tuple[np.ndarray, int]:
 @given(cubes())
 def test_the_public_table_publishes_no_small_count_and_reveals_none(cube_and_k) -> None:
     cube, k = cube_and_k
-    cells, groups, _ = cube.shape
-    withheld = public_withheld(cube, k)
+    cells, _groups, _ = cube.shape
     totals = cube.sum(axis=(1, 2))
     values = np.append(totals, totals.sum())
-    shown = withheld[:, groups, 16]
+    shown = year_withheld(totals, k)
     assert not (~shown & (values > 0) & (values < k)).any(), "a small count is published"
     assert (values[shown & (values > 0)] >= 1).all()
     width = attacker_ranges(values, shown & (values > 0), totals.shape,
                             [[list(range(cells))]], integer=True)  # fmt: skip
     determined = {idx: w for idx, w in width.items() if w < 1 - 1e-7}
     assert not determined, f"withheld counts an attacker can compute: {determined}"
-    # Nothing finer than a cell's year, all groups together, is public.
-    finer = np.ones_like(withheld)
-    finer[:, groups, 16] = False
-    assert withheld[finer].all()
 
 
 def test_a_busy_cell_stays_public_beside_quiet_ones() -> None:
     cube = np.zeros((4, 3, 12), dtype=np.int64)
     cube[0, 0, :] = 10  # a busy market: 120 thefts
     cube[1:, :, 0] = [[2, 1, 0], [1, 2, 0], [3, 0, 1]]  # quiet cells: a few in January
-    withheld = public_withheld(cube, 10)
-    assert not withheld[0, 3, 16], "the busy cell's year is published"
-    assert withheld[1:4, 3, 16].all(), "the quiet cells' years (3 or 4) are withheld"
+    withheld = year_withheld(cube.sum(axis=(1, 2)), 10)
+    assert not withheld[0], "the busy cell's year is published"
+    assert withheld[1:4].all(), "the quiet cells' years (3 or 4) are withheld"
     # The total (130) stays: it gives the quiet cells' sum (10), not any one of them.
-    assert not withheld[4, 3, 16]
+    assert not withheld[4]

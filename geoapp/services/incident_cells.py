@@ -105,18 +105,6 @@ def year_withheld(counts: np.ndarray, k: int) -> np.ndarray:
     return protect(np.asarray(counts), [[list(range(len(counts)))]], k).suppressed
 
 
-def public_withheld(cube: np.ndarray, k: int) -> np.ndarray:
-    """`year_withheld` spread over a year's extended cube (cells x groups x 12 months).
-
-    Index `cells` is the community, `groups` all groups, 12-15 the quarters and 16 the
-    year: everything is withheld but each cell's year for all groups, and the total.
-    """
-    cells, groups, _months = cube.shape
-    out = np.ones((cells + 1, groups + 1, 17), dtype=bool)  # not published unless below
-    out[:, groups, 16] = year_withheld(cube.sum(axis=(1, 2)), k)
-    return out
-
-
 CELL_COLUMNS = ["community_id", "size_m", "period", "period_start", "category_id", "i", "j",
                 "n", "suppressed"]  # fmt: skip
 

@@ -150,7 +150,7 @@ def filter_options(community_id: int, slug: str, audience: str) -> FilterOptions
     sizes = incident_cells.SIZES if analyst else current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]
     url = url_for("api.layer_geojson", slug=slug, layer="incident_cells")
     points = url_for("api.layer_geojson", slug=slug, layer="incidents")
-    if not analyst:  # the public table: whole years, all groups (see public_withheld)
+    if not analyst:  # the public table: whole years, all groups (see year_withheld)
         periods = [p for p in periods if p.kind == "year"]
     tiles = None
     if (
