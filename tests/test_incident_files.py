@@ -499,3 +499,26 @@ def test_a_quoted_line_break_keeps_physical_line_numbers(tmp_path):
 def test_cells_are_stripped_exactly_as_str_strip_would(cells):
     got = incident_files._stripped(np.array(cells, dtype=object))
     assert got.tolist() == [c.strip() for c in cells]
+
+
+@pytest.mark.parametrize("odd", [None, "inf", "1_0", "3,5"])
+def test_coordinates_read_as_numbers_give_what_the_text_path_gives(tmp_path, odd):
+    """Clean coordinates are read by pandas as floats; any odd cell sends the whole column
+    through the text path, which explains that row."""
+    lines = ["date,article,lon,lat,ref", "2024-03-01,185,30.2100,50.5450,R1",
+             '2024-03-02,186, 30.21 ,5.0545e1,R2', "2024-03-03,296,-0.5,+50.5,R3"]  # fmt: skip
+    if odd:
+        lines.append(f'2024-03-04,185,"{odd}",50.5,R4')
+    path = tmp_path / "numbers.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    profile = incident_files.load_profile("default")
+    fast = incident_files.read_table(path, profile).records()
+    slow = incident_files._rows_table(
+        path.name, list(incident_files._parse_csv(path.read_text(encoding="utf-8"), ",")), profile
+    ).records()
+    assert fast == slow
+    assert [(r.lon, r.lat) for r in fast[:3]] == [(30.21, 50.545), (30.21, 50.545), (-0.5, 50.5)]
+    if odd == "3,5":  # a decimal comma is read, by the text path
+        assert (fast[3].lon, fast[3].error) == (3.5, None)
+    elif odd:
+        assert fast[3].error == f"unreadable lon/lat ('{odd}', '50.5')"

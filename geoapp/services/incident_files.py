@@ -364,21 +364,46 @@ def _csv_columns(
         offset = body.index("\n", offset) + 1
     data = body[offset:]
     fields = dict(header.columns)
-    try:
-        frame = pd.read_csv(io.StringIO(data), sep=delimiter, header=None, dtype=str,
-                            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-                            usecols=sorted(set(fields.values())), engine="c")  # fmt: skip
-    except (pd.errors.ParserError, ValueError):
-        return None
     lines = data.count("\n") + (0 if data.endswith("\n") else 1)
-    if len(frame) != lines:
+    columns = sorted(set(fields.values()))
+    numeric = {fields["lon"], fields["lat"]} if profile.location == "lonlat" else set()
+    frame = _read_frame(data, delimiter, columns, numeric) if numeric else None
+    if frame is not None and not all(np.isfinite(frame[c].to_numpy()).all() for c in numeric):
+        frame = None  # "inf" and the like: the text path says which row
+    if frame is None:
+        numeric = set()
+        frame = _read_frame(data, delimiter, columns, numeric)
+    if frame is None or len(frame) != lines:
         return None  # a quoted field spans lines: physical numbering needs the slow path
-    texts = {f: _stripped(frame[i].fillna("").to_numpy(dtype=object)) for f, i in fields.items()}
-    keep = np.zeros(len(frame), dtype=bool)
+    texts = {f: _stripped(frame[i].fillna("").to_numpy(dtype=object))
+             for f, i in fields.items() if i not in numeric}  # fmt: skip
+    keep = np.ones(len(frame), dtype=bool) if numeric else np.zeros(len(frame), dtype=bool)
     for values in texts.values():
         keep |= values != ""
     line = np.arange(start_line, start_line + len(frame), dtype=np.int64)[keep]
-    return _assemble(line, {f: v[keep] for f, v in texts.items()}, profile)
+    points = None
+    if numeric:  # every row has a readable location
+        lon, lat = (frame[fields[f]].to_numpy(dtype=float)[keep] for f in ("lon", "lat"))
+        points = Located(lon, lat, np.full(len(lon), None, dtype=object))
+    return _assemble(line, {f: v[keep] for f, v in texts.items()}, profile, points)
+
+
+def _read_frame(
+    data: str, delimiter: str, columns: list[int], numeric: set[int]
+) -> pd.DataFrame | None:
+    """The columns as pandas' C reader gives them (text, or floats for `numeric`), or None.
+
+    Reading the coordinates as floats saves making two million strings and parsing them
+    again; any cell that is not a plain number fails the whole read, and the caller then
+    reads text and explains each row.
+    """
+    dtype = {c: (float if c in numeric else str) for c in columns}
+    try:
+        return pd.read_csv(io.StringIO(data), sep=delimiter, header=None, dtype=dtype,
+                           keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                           usecols=columns, engine="c")  # fmt: skip
+    except (pd.errors.ParserError, ValueError):
+        return None
 
 
 _ASCII_SPACE = re.compile(r"[\t\r\x0b\x0c\x1c-\x1f ]")  # what str.strip() removes, in ASCII
