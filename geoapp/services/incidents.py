@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -258,7 +259,12 @@ def copy_incidents(
     assert conn is not None
 
     def write() -> int:
-        with conn.cursor() as cur, cur.copy(COPY_INCIDENT) as copy:
+        with (
+            conn.cursor() as cur,
+            # queued: the socket is written by psycopg's own thread, so the server parses
+            # one run while this thread hashes and packs the next
+            cur.copy(COPY_INCIDENT, writer=QueuedLibpqWriter(cur)) as copy,
+        ):
             copy.write(BINARY_COPY_HEADER)
             for length in np.unique(lengths):
                 of_length = order[lengths[order] == length]
