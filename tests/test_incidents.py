@@ -293,3 +293,17 @@ def test_every_value_is_stored_as_the_file_gives_it(db_session, tmp_path):
     }
     assert {h: v[:4] for h, v in by_hash.items()} == expected
     assert {v[4:] for v in by_hash.values()} == {(4326, report.batch_id, cid)}
+
+
+def test_a_second_file_adds_its_new_records_under_their_own_hashes(db_session, tmp_path):
+    """With incidents already there the references are hashed before the COPY (to find
+    repeats); the new rows must carry the hash of their reference, not of anything else."""
+    first = write(tmp_path / "a.csv", [["2024-03-01", "185", *IN_BUCHA, "S-1"]])
+    cid, _report = run(db_session, first)
+    second = write(tmp_path / "b.csv", [["2024-03-01", "185", *IN_BUCHA, "S-1"],
+                                        ["2024-03-05", "186", *IN_BUCHA, "S-2"]])  # fmt: skip
+    report = run(db_session, second)[1]
+    assert report.accepted == 1 and report.rejected == [(2, "already imported")]
+    stored = db_session.scalars(text("SELECT ref_hash FROM incident WHERE batch_id = :b"),
+                                {"b": report.batch_id}).all()  # fmt: skip
+    assert [bytes(h) for h in stored] == [ref_hash(SECRET, cid, "S-2")]

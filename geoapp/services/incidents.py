@@ -244,7 +244,7 @@ def copy_incidents(
         hashed = rows["ref_hash"].tolist()
         if not all(isinstance(h, bytes) and len(h) == 32 for h in hashed):
             raise ValueError("reference hashes must be 32 bytes (ref_hashes)")
-        refs = np.array(hashed, dtype="S32")
+        refs, hasher = np.array(hashed, dtype="S32"), None
     elif hasher is None:
         raise ValueError("references without a hasher")
     else:
@@ -433,8 +433,9 @@ def import_file(
         outside = ~_inside(session, community_id, table.lon[valid], table.lat[valid])
         why[valid[outside]] = "outside the community"
         existing = _existing_hashes(session, community_id)
-        if existing:  # else the COPY hashes the references as it sends them
-            hashes = ref_hashes(secret, community_id, table.ref[valid])
+        hashes = None  # unless needed now, the COPY hashes the references as it sends them
+        if existing:
+            hashes = np.array(ref_hashes(secret, community_id, table.ref[valid]), dtype=object)
             again = np.fromiter((h in existing for h in hashes), dtype=bool, count=len(hashes))
             why[valid[again & ~outside]] = "already imported"
         keep = pd.isna(why[valid])
@@ -456,8 +457,12 @@ def import_file(
         rows = pd.DataFrame({
             "category_id": [groups[a] for a in article_of], "article": article_of,
             "occurred_on": occurred[chosen], "lon": table.lon[chosen],
-            "lat": table.lat[chosen], "ref": table.ref[chosen],
+            "lat": table.lat[chosen],
         })  # fmt: skip
+        if hashes is None:
+            rows["ref"] = table.ref[chosen]
+        else:
+            rows["ref_hash"] = hashes[keep]
         report.accepted = batch.accepted = _load(
             session, rows, community_id, batch.id, partial(ref_hashes, secret, community_id),
             cells or CellPolicy())  # fmt: skip
