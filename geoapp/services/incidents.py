@@ -251,7 +251,8 @@ def copy_incidents(
         refs = rows["ref"].to_numpy(dtype=object)
     days = np.asarray(rows["occurred_on"].to_numpy(), dtype="datetime64[D]").astype(np.int64)
     varying = {
-        "category": rows["category_id"].to_numpy(dtype=np.int64), "day": days - PG_EPOCH_DAYS,
+        "category": rows["category_id"].to_numpy(dtype=np.int64),
+        "day": days - incident_cells.PG_EPOCH_DAYS,  # a date's binary form: days since 2000
         "x": lon, "y": lat, "article": article_bytes,
     }  # fmt: skip
     fixed = {"community": community_id, "batch": batch_id}
@@ -302,7 +303,6 @@ BINARY_CONSTANTS = {"fields": 7, "community_len": 4, "category_len": 4, "day_len
                     "point_len": 25, "order": 1, "type": 0x20000001, "srid": 4326,
                     "ref_len": 32, "batch_len": 4}  # fmt: skip
 COPY_RUN = 100_000  # rows per message: the server parses one while the next is hashed
-PG_EPOCH_DAYS = 10_957  # 2000-01-01, the binary format's day 0, in days since 1970-01-01
 
 
 def _binary_record(article_length: int) -> np.dtype:
