@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
-from openpyxl import load_workbook
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -444,6 +443,9 @@ def _parse_csv(body: str, delimiter: str) -> Iterator[Row]:
 
 
 def _xlsx_rows(path: Path, profile: Profile) -> list[Row]:
+    # Imported here, not at module level, for the web app's memory at rest (~6 MB).
+    from openpyxl import load_workbook
+
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
