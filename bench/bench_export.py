@@ -149,7 +149,7 @@ def run(rows: int = ROWS) -> Outcome:
         "synthetic points (seed as there), public point snapped to 0.001°",
         f"geoapp: request to last byte {ours['seconds']:.2f} s (process wall time with app "
         f"start-up {wall:.2f} s); peak RSS {peak:.0f} MB, of which {ours['rss_before_mb']:.0f}"
-        " MB before the request (interpreter, Flask, SQLAlchemy, geopandas, numpy imported)",
+        " MB before the request (interpreter, Flask, SQLAlchemy, numpy, pandas, folium imported)",
         f"output sizes: geoapp {sizes[0] / 1e6:.0f} MB (with ids and metadata), ogr2ogr "
         f"{sizes[1] / 1e6:.0f} MB, psql {sizes[2] / 1e6:.0f} MB; features "
         f"{len(body['features']):,} / {ogr_n:,} / {psql_n:,}",

@@ -68,7 +68,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
 
 from geoapp.analysis.getis_ord import Band, gi_star
 
@@ -129,6 +128,10 @@ def mann_kendall(series: np.ndarray) -> Trend:
     take a fraction of a second.
     A row without variance (fewer than two steps, or all values equal) gets z = 0, p = 1.
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy.special import ndtr
+
     x = np.asarray(series, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]

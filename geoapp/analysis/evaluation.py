@@ -36,12 +36,11 @@ Pure Python + scipy; the caller counts the incidents per area and window (see `w
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import numbers
 from dataclasses import dataclass
 from fractions import Fraction
-
-from scipy.stats import norm
 
 NO_DATA = "no_data"
 NO_IMPROVEMENT = "no_improvement"
@@ -60,8 +59,6 @@ VERDICTS: tuple[str, ...] = (
     DISPLACEMENT_LESS_THAN_GAIN,
     DISPLACEMENT_EXCEEDS_GAIN,
 )
-
-_Z95 = float(norm.ppf(0.975))  # 1.959964...: two-sided 95% for the log odds ratio
 
 
 @dataclass(frozen=True)
@@ -221,7 +218,18 @@ def _odds_ratio(
     ratio = (target.before * control.after) / (target.after * control.before)
     se = math.sqrt(sum(1.0 / n for n in counts))
     log_ratio = math.log(ratio)
-    return ratio, (math.exp(log_ratio - _Z95 * se), math.exp(log_ratio + _Z95 * se))
+    z95 = _z95()
+    return ratio, (math.exp(log_ratio - z95 * se), math.exp(log_ratio + z95 * se))
+
+
+@functools.cache
+def _z95() -> float:
+    """1.959964...: the two-sided 95% normal quantile for the log odds ratio."""
+    # Imported here, not at the top: the web app imports this module at start-up, and
+    # scipy.stats would add ~65 MB to the app's memory at rest.
+    from scipy.stats import norm
+
+    return float(norm.ppf(0.975))
 
 
 def _count(name: str, value: object) -> int:

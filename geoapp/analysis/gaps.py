@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import poisson
 
 WORRY = "worry_without_record"
 RECORD = "record_without_worry"
@@ -44,6 +43,10 @@ def concern_incident_gaps(
     worry where nothing was reported, and a zero would make any concern "infinitely"
     surprising).
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy.stats import poisson
+
     concerns = np.asarray(concerns, dtype=float)
     incidents = np.asarray(incidents, dtype=float)
     weight = incidents + 1.0

@@ -41,11 +41,12 @@ or cold spots, and a reader cannot tell those from real ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.spatial import cKDTree
-from scipy.special import ndtr
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 __all__ = ["FDR_LEVELS", "Band", "GiStar", "distance_band", "fdr_bins", "gi_star"]
 
@@ -112,6 +113,11 @@ def distance_band(x: np.ndarray, y: np.ndarray, min_neighbours: int = 8) -> Band
     unit.  Cells tied at exactly the band distance are all neighbours, so on a regular grid
     many cells have more than `min_neighbours`.
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+
     points = _points(x, y)
     n = len(points)
     if min_neighbours < 1:
@@ -142,6 +148,10 @@ def gi_star(values: np.ndarray, weights: Band) -> GiStar:
 
     A column whose values are all equal has no pattern: its z-scores are 0, its p-values 1.
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy.special import ndtr
+
     x = np.asarray(values, dtype=np.float64)
     if x.ndim not in (1, 2) or x.shape[0] != weights.n:
         raise ValueError(f"values of shape {x.shape} do not match {weights.n} cells")

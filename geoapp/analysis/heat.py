@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 __all__ = ["PADDING_BANDWIDTHS", "Surface", "default_bandwidth", "heat_rgba", "heat_surface"]
 
@@ -118,6 +117,10 @@ def heat_surface(
     closeness (linear binning, which errs far less than assigning it to one cell), then
     the grid is convolved once with the Gaussian sampled at the cell offsets, by FFT.
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy.signal import fftconvolve
+
     xs, ys, w = _checked(x, y, weights)
     if cell_size <= 0:
         raise ValueError(f"cell_size must be positive, not {cell_size}")

@@ -80,11 +80,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse.csgraph import connected_components
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +369,11 @@ class _System:
 
 def _system(values: np.ndarray, suppressed: np.ndarray, relations: list[_Relation]) -> _System:
     """One row per relation instance that touches a withheld entry."""
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
     shape = values.shape
     flat = np.flatnonzero(suppressed)
     rows, cols, coefs = [], [], []
@@ -449,6 +455,10 @@ def _batch_certify(sysm: _System, cert: np.ndarray, small: np.ndarray) -> None:
     Components share no variable, so one LP over all of them equals one per component but
     pays the solver's overhead once.  Rounds stop when one certifies nothing new.
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     cols = np.flatnonzero(small)
     a, b, _ = _sub(sysm, cols)
     x = sysm.x[cols]
@@ -478,6 +488,10 @@ def _single_certify(sysm: _System, i: int, cert: np.ndarray) -> bool:
     the integer programme only when the LP point is fractional.  Any point found also
     certifies the other entries it moves by at least 1, which saves later solves.
     """
+    # scipy is imported here, not at module level: the web app imports this module at
+    # start-up, and scipy would add ~65 MB to its memory at rest.
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     cols = np.flatnonzero(sysm.comp == sysm.comp[i])
     a, b, rows = _sub(sysm, cols)
     x = sysm.x[cols]

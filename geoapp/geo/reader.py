@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio
 import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
@@ -72,6 +71,8 @@ def _dataset_path(path: Path) -> str:
 
 def _layers(path: Path) -> list[str | None]:
     if path.suffix.lower() == ".gpkg":
+        import pyogrio  # here, not at module level: GDAL stays out of the web app at rest
+
         return [str(name) for name, _ in pyogrio.list_layers(str(path))]
     return [None]
 
@@ -98,6 +99,10 @@ def _looks_like_cp1251_as_latin1(values: list[str]) -> bool:
 
 
 def _read_layer(path: Path, layer: str | None, encoding: str | None) -> tuple[dict, list, list]:
+    # pyogrio (GDAL, and geopandas with it) is imported here, not at module level: the web
+    # app imports this module at start-up, and they would add ~50 MB to its memory at rest.
+    import pyogrio
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # unclosed rings: we count them

@@ -6,6 +6,7 @@ changes something writes its audit event in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +23,16 @@ from geoapp.services import audit
 
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# A real hash to verify against when the email is unknown, so both paths take as long.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to verify against when the email is unknown, so both paths take as long.
+
+    Made on the first sign-in, not at import: argon2id's 64 MiB of working memory would
+    otherwise set the peak memory of every app process, whether anyone signs in or not.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
@@ -145,10 +154,11 @@ def sign_in(
     Every attempt is an audit event; the reason for a failure is recorded but
     the caller shows the person one message for all of them.
     """
+    dummy = _dummy_hash()  # before the lookup: the first attempt pays for it on both paths
     user = user_by_email(session, email)
     reason = None
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else dummy, password)
     except (VerificationError, InvalidHashError):
         reason = "credentials"
     if user is None:

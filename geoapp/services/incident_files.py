@@ -45,9 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
-from openpyxl import load_workbook
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -445,6 +443,9 @@ def _parse_csv(body: str, delimiter: str) -> Iterator[Row]:
 
 
 def _xlsx_rows(path: Path, profile: Profile) -> list[Row]:
+    # Imported here, not at module level, for the web app's memory at rest (~6 MB).
+    from openpyxl import load_workbook
+
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -479,6 +480,10 @@ def _xlsx_rows(path: Path, profile: Profile) -> list[Row]:
 
 
 def _vector_table(path: Path, kind: str, profile: Profile) -> Table:
+    # pyogrio (GDAL, and geopandas with it) is imported here, not at module level: the web
+    # app imports this module at start-up, and they would add ~50 MB to its memory at rest.
+    import pyogrio
+
     label = "GeoJSON" if kind == "geojson" else "GeoPackage"
     try:
         layers = [str(name) for name, _ in pyogrio.list_layers(path)]

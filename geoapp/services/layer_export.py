@@ -21,17 +21,17 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
-import pandas as pd
-import pyogrio
 import shapely
 from sqlalchemy.orm import Session
 
 from geoapp.layers import LayerSpec
 from geoapp.privacy import FeatureText
 from geoapp.services import audit
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 FORMATS = {
     "geojson": "application/geo+json",
@@ -140,6 +140,10 @@ def gpkg_chunks(data: LayerData, tally: Tally, chunk: int = 1 << 16) -> Iterator
 
     The metadata goes into the file's `gpkg_metadata` (GDAL dataset metadata).
     """
+    # pyogrio (GDAL, and geopandas with it) is imported here, not at module level: the web
+    # app imports this module at start-up, and they would add ~50 MB to its memory at rest.
+    import pyogrio
+
     names = list(data.spec.properties)
     handle, path = tempfile.mkstemp(suffix=".gpkg")
     os.close(handle)
@@ -168,6 +172,10 @@ def gpkg_chunks(data: LayerData, tally: Tally, chunk: int = 1 << 16) -> Iterator
 
 def _frame(names: list[str], batch: list[FeatureText]) -> gpd.GeoDataFrame:
     """One batch as a GeoDataFrame; nested values as JSON text, empty columns as text."""
+    # Imported here for the app's memory at rest, as pyogrio in `gpkg_chunks`.
+    import geopandas as gpd
+    import pandas as pd
+
     rows = [json.loads(p) for _f, p, _g in batch]
     columns: dict[str, Any] = {"fid_text": pd.Series([f for f, _p, _g in batch], dtype="string")}
     for name in names:
