@@ -269,10 +269,11 @@ def copy_incidents(
             copy.write(BINARY_COPY_HEADER)
             for length in np.unique(lengths):
                 of_length = order[lengths[order] == length]
+                layout = _binary_record(int(length))
+                constants = {**BINARY_CONSTANTS, **fixed, "article_len": length}
                 for start in range(0, len(of_length), COPY_RUN):
                     run = of_length[start : start + COPY_RUN]
-                    record = np.empty(len(run), dtype=_binary_record(int(length)))
-                    constants = {**BINARY_CONSTANTS, **fixed, "article_len": length}
+                    record = np.empty(len(run), dtype=layout)
                     for name, value in constants.items():
                         record[name] = value
                     for name, values in varying.items():
