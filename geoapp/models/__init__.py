@@ -28,7 +28,7 @@ from geoapp.models.measure import (
 )
 from geoapp.models.planning import PlanningSession, SessionPriority
 from geoapp.models.token import ApiToken
-from geoapp.models.user import Agency, LoginSession, Membership, Role, User
+from geoapp.models.user import Agency, LoginSession, Membership, Role, SignInFailureTally, User
 
 __all__ = [
     "Agency",
@@ -59,6 +59,7 @@ __all__ = [
     "PlanningSession",
     "Role",
     "SessionPriority",
+    "SignInFailureTally",
     "Status",
     "User",
 ]

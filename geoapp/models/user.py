@@ -11,7 +11,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geoapp.models.base import Base
@@ -55,6 +66,10 @@ class User(Base):
     agency: Mapped[Agency] = mapped_column(_enum(Agency, "agency"))
     password_hash: Mapped[str] = mapped_column(String(200))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # A secret being enrolled: kept here, not in the client's cookie, until a code confirms it.
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    # The last TOTP time step accepted: a code is good once, not for its whole 90 s window.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -87,4 +102,29 @@ class LoginSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Touched (at most once a minute) by requests; a session quiet longer than the idle
+    # lifetime ends, as does one older than the absolute lifetime.
+    last_seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInFailureTally(Base):
+    """Identical failed sign-ins (same email, reason, address) counted per time window.
+
+    The first failure of a window is an audit event; the repeats only raise `count`
+    here, so a password spray cannot flood the append-only audit trail.
+    """
+
+    __tablename__ = "sign_in_failure_tally"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    email: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(String(32))
+    client_addr: Mapped[str | None] = mapped_column(INET)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    audit_event_id: Mapped[int | None] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, server_default="1")
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
