@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP_PY := $(VENV)/.installed
 STAMP_JS := geoapp/static/vendor/.installed
 MO := geoapp/translations/uk/LC_MESSAGES/messages.mo
-DB = DATABASE_URL=$$(scripts/database-url.sh)
+DB = DATABASE_URL=$$(scripts/database-url.sh) REDIS_URL=$$(scripts/redis-url.sh)
 
 .PHONY: setup run test lint bench system translations clean
 
@@ -32,6 +32,7 @@ translations: $(STAMP_PY)  ## re-extract strings into the .po catalogue after ch
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o var/messages.pot .
 	$(BIN)/pybabel update -i var/messages.pot -d geoapp/translations --width 100
 
+# GEOAPP_LOCAL_DEV=1: plain-http cookies; the secret key is made once in var/secret_key (mode 600).
 run: setup
 	export $(DB) GEOAPP_LOCAL_DEV=1 && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
 	  && $(BIN)/geoapp demo --scale 20000 && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000

@@ -26,6 +26,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 config["DATABASE_URL"]
             )
 
+    config_module.check_secret(app.config)
+
     from geoapp import db, i18n, web
     from geoapp.layers import load_layers
 

@@ -287,8 +287,8 @@ def users_create(
     click.echo(f"created {user.email}: {role} in {slug}")
     if generated:
         click.echo(f"password (shown once): {password}")
-    if Role(role) is Role.ADMIN:
-        click.echo("admins must set up two-step sign-in at their first sign-in (/staff/totp)")
+    if Role(role).rank >= Role.COORDINATOR.rank:
+        click.echo(f"{role}s must set up two-step sign-in at their first sign-in (/staff/totp)")
 
 
 @users_group.command("grant")
@@ -329,6 +329,22 @@ def users_disable(email: str) -> None:
     with db.cli_session() as sess:
         accounts.disable(sess, _user(sess, email), "cli")
     click.echo(f"{email}: disabled")
+
+
+@users_group.command("reset-2fa")
+@click.argument("email")
+@with_appcontext
+def users_reset_2fa(email: str) -> None:
+    """Forget an account's second factor (a lost phone); its sessions end.
+
+    Coordinators and admins then set up a new one at their next sign-in, before anything
+    else; check who is asking before you run this.
+    """
+    from geoapp.services import accounts
+
+    with db.cli_session() as sess:
+        accounts.reset_second_factor(sess, _user(sess, email), "cli")
+    click.echo(f"{email}: two-step sign-in reset; a new one is set up at the next sign-in")
 
 
 @main.group("tokens")
@@ -403,14 +419,28 @@ def demo(scale: int, seed: int) -> None:
                 click.echo(f"{community.slug}: {loaded} synthetic incidents")
         email, password = ensure_demo_staff(sess)
     click.echo(f"demo staff sign-in: http://127.0.0.1:5000/staff/login  {email}  {password}")
+    click.echo("  (a coordinator: at the first sign-in, set up two-step sign-in with an "
+               "authenticator app, e.g. FreeOTP, or `oathtool --totp -b KEY`)")
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2 * (os.cpu_count() or 1) + 1, show_default=True, type=int)
+@with_appcontext
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the app with gunicorn."""
+    """Serve the app with gunicorn.
+
+    Several workers each counting sign-in failures on their own would multiply every
+    limit by their number, so outside local development that needs a shared store.
+    """
+    config = current_app.config
+    shared = not str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://")
+    if workers > 1 and not shared and not config["GEOAPP_LOCAL_DEV"]:
+        raise click.ClickException(
+            f"{workers} workers would each keep their own sign-in and report limits; set "
+            "REDIS_URL (the limits' shared store) or run with --workers 1"
+        )
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     args = [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}", "geoapp.wsgi:app"]
     click.echo(f"serving on http://{host}:{port}")

@@ -8,6 +8,7 @@ overridden by the mapping given to :func:`geoapp.create_app` (tests do).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,9 @@ def from_environment() -> dict[str, Any]:
     env = os.environ
     return {
         "DATABASE_URL": normalise_database_url(env.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
-        "SECRET_KEY": env.get("SECRET_KEY", "dev-only-not-secret"),
+        "SECRET_KEY": env.get("SECRET_KEY") or read_secret_file(env.get("GEOAPP_SECRET_KEY_FILE")),
+        # Local development (`make run`): plain-http cookies, a generated secret is acceptable.
+        "GEOAPP_LOCAL_DEV": env.get("GEOAPP_LOCAL_DEV") == "1",
         "REDIS_URL": env.get("REDIS_URL") or None,
         "GEOAPP_DATA_DIR": str(default_data_dir()),
         "GEOAPP_TILE_URL": env.get("GEOAPP_TILE_URL", DEFAULT_TILE_URL),
@@ -66,9 +69,18 @@ def from_environment() -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        # A login session ends after this long without a request, and after the absolute
+        # lifetime whatever happens (a planning session is a working day, not a week).
+        "GEOAPP_SESSION_IDLE_MINUTES": int(env.get("GEOAPP_SESSION_IDLE_MINUTES", "60")),
+        "GEOAPP_SESSION_MAX_HOURS": int(env.get("GEOAPP_SESSION_MAX_HOURS", "12")),
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
-        # Failed sign-ins allowed per address and email; shared across workers through Redis.
+        # Failed sign-ins allowed per account (whatever the address), per client address
+        # (whatever the account: one office shares one address) and in total; wrong current
+        # passwords and second-factor codes per account.  Shared across workers in Redis.
         "GEOAPP_SIGNIN_LIMIT": env.get("GEOAPP_SIGNIN_LIMIT", "5 per 15 minutes"),
+        "GEOAPP_SIGNIN_ADDRESS_LIMIT": env.get("GEOAPP_SIGNIN_ADDRESS_LIMIT", "20 per 15 minutes"),
+        "GEOAPP_SIGNIN_TOTAL_LIMIT": env.get("GEOAPP_SIGNIN_TOTAL_LIMIT", "300 per 15 minutes"),
+        "GEOAPP_ACCOUNT_CHECK_LIMIT": env.get("GEOAPP_ACCOUNT_CHECK_LIMIT", "5 per 15 minutes"),
         "GEOAPP_LIMIT_PREFIX": env.get("GEOAPP_LIMIT_PREFIX", "geoapp"),
         # Public outputs show a concern snapped to a grid of this many metres (privacy rule 2).
         "GEOAPP_CHROMIUM": env.get("GEOAPP_CHROMIUM", "/usr/bin/chromium"),  # minutes' PDF
@@ -76,6 +88,9 @@ def from_environment() -> dict[str, Any]:
         # Submissions allowed per client address (residents share addresses behind mobile NAT,
         # so this is generous; it stops floods, not people).
         "GEOAPP_REPORT_LIMIT": env.get("GEOAPP_REPORT_LIMIT", "30 per hour"),
+        # "Me too" for one concern per client address: a fresh client token is not a new
+        # person.  The counter lives in Redis and expires; nothing is stored per visitor.
+        "GEOAPP_SUPPORT_LIMIT": env.get("GEOAPP_SUPPORT_LIMIT", "3 per day"),
         # Optional online geocoder (Nominatim-compatible), asked only when the gazetteer has
         # nothing. Off by default: the app must work without any outside service.
         "GEOAPP_GEOCODER_URL": env.get("GEOAPP_GEOCODER_URL") or None,
@@ -88,6 +103,79 @@ def from_environment() -> dict[str, Any]:
         # Hexagon sizes (metres, edge) the public may see; 250 m cells stay with staff.
         "GEOAPP_PUBLIC_CELL_SIZES": cell_sizes(env.get("GEOAPP_PUBLIC_CELL_SIZES", "500,1000")),
     }
+
+
+KNOWN_WEAK_SECRETS = {"dev-only-not-secret", "test-secret", "secret", "changeme", "change-me"}
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting that makes the app unsafe or unusable; the message says what to set."""
+
+
+def read_secret_file(path: str | None) -> str | None:
+    """The secret kept in a file (`GEOAPP_SECRET_KEY_FILE`), refused if others may read it.
+
+    A file keeps the secret out of the process list and of shell history; a file that the
+    group or the world can read is no secret, so it stops the start.
+    """
+    if not path:
+        return None
+    file = Path(path)
+    if file.stat().st_mode & 0o077:
+        raise ConfigError(f"GEOAPP_SECRET_KEY_FILE {path}: readable by others; chmod 600 it")
+    return file.read_text(encoding="utf-8").strip() or None
+
+
+def local_secret_key(folder: Path | None = None) -> str:
+    """The local development secret: made once under var/ (mode 600, git-ignored), then kept.
+
+    `make run` thereby signs cookies with a key of real entropy, as a deployment does,
+    and sign-ins survive a restart.
+    """
+    folder = folder or PROJECT_ROOT / "var"
+    file = folder / "secret_key"
+    if not file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48))
+    return file.read_text(encoding="utf-8").strip()
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Why a SECRET_KEY is unsafe, or None when it is fine.
+
+    Anyone who knows the key can forge a signed cookie, so a known default, a short key
+    or one of few distinct characters ("aaaa...") is refused.
+    """
+    if not secret:
+        return "SECRET_KEY is not set"
+    if secret in KNOWN_WEAK_SECRETS:
+        return "SECRET_KEY is a published default value"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters"
+    if len(set(secret)) < 12:
+        return "SECRET_KEY has too few distinct characters to be random"
+    return None
+
+
+def check_secret(settings: dict[str, Any]) -> None:
+    """Refuse to run with a guessable secret, except in local development.
+
+    In local development a missing key is replaced by the kept local one; elsewhere the
+    start stops with what to do.
+    """
+    if settings.get("GEOAPP_LOCAL_DEV") and not settings.get("SECRET_KEY"):
+        settings["SECRET_KEY"] = local_secret_key()
+        return
+    problem = secret_problem(settings.get("SECRET_KEY"))
+    if problem and not settings.get("GEOAPP_LOCAL_DEV"):
+        raise ConfigError(
+            f"{problem}. Generate one with: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))' and set SECRET_KEY, or GEOAPP_SECRET_KEY_FILE "
+            "to a file of mode 600 holding it (GEOAPP_LOCAL_DEV=1 is for a developer's machine)."
+        )
 
 
 def cell_sizes(value: str) -> tuple[int, ...]:

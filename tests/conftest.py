@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ def database_url() -> Iterator[str]:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
+    _CODES["url"] = url
     engine = make_engine(url)
     check_postgis(engine)
     upgrade(url)
@@ -76,6 +78,25 @@ def engine(database_url: str):
 
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+TEST_SECRET = secrets.token_urlsafe(48)
+_CODES: dict[str, object] = {}
+
+
+def _forget_used_code(email: str) -> None:
+    """Let a test sign the same person in again within one 30-second TOTP step.
+
+    The app accepts each time step once (a replayed code is refused); a person waits
+    for the next code, a test that signs in twice a second cannot, so the marker of the
+    last used step is cleared first.  tests/test_auth.py checks the refusal itself.
+    """
+    if "engine" not in _CODES:
+        _CODES["engine"] = make_engine(str(_CODES["url"]))
+    with _CODES["engine"].begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(
+            text("UPDATE app_user SET totp_last_step = NULL WHERE email = :e"), {"e": email}
+        )
+
+
 LIMIT_PREFIX = f"geoapp-test-{os.getpid()}"
 
 
@@ -84,12 +105,15 @@ def app_config(database_url: str, **extra: object) -> dict[str, object]:
     return {
         "DATABASE_URL": database_url,
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": TEST_SECRET,
         "REDIS_URL": REDIS_URL,
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         "GEOAPP_LIMIT_PREFIX": LIMIT_PREFIX,
         "SESSION_COOKIE_SECURE": False,
         "GEOAPP_REPORT_LIMIT": "100000 per hour",  # tests submit from one address
+        "GEOAPP_SUPPORT_LIMIT": "100000 per hour",
+        "GEOAPP_SIGNIN_ADDRESS_LIMIT": "100000 per hour",  # every test signs in from 127.0.0.1
+        "GEOAPP_SIGNIN_TOTAL_LIMIT": "100000 per hour",
         **extra,
     }
 
@@ -135,7 +159,10 @@ class Person:
     totp_secret: str | None = None
 
     def code(self) -> str:
-        return pyotp.TOTP(self.totp_secret).now() if self.totp_secret else ""
+        if not self.totp_secret:
+            return ""
+        _forget_used_code(self.email)
+        return pyotp.TOTP(self.totp_secret).now()
 
 
 OWN, OTHER = "bucha", "bolhrad"
@@ -143,7 +170,8 @@ OWN, OTHER = "bucha", "bolhrad"
 
 @pytest.fixture(scope="session")
 def staff(engine) -> dict[str, Person]:
-    """One member of Bucha per role (the admin with TOTP), and a coordinator of two others."""
+    """One member of Bucha per role (coordinator and admin with TOTP, as they must have),
+    and a coordinator of two others."""
     people: dict[str, Person] = {}
     with Session(engine) as sess:
         bucha = get_by_slug(sess, OWN)
@@ -151,7 +179,7 @@ def staff(engine) -> dict[str, Person]:
             person = Person(
                 f"{role.value}@bucha.test",
                 f"correct horse {role.value} battery",
-                pyotp.random_base32() if role is Role.ADMIN else None,
+                pyotp.random_base32() if role.rank >= Role.COORDINATOR.rank else None,
             )
             user = accounts.create_user(
                 sess,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geoapp import create_app
+from tests.conftest import TEST_SECRET
 
 
 def test_communities_list_has_bbox_and_boundary_flag(client):
@@ -90,7 +91,11 @@ def test_healthz_reports_the_database(client):
 
 def test_healthz_is_503_without_a_database():
     app = create_app(
-        {"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none", "TESTING": True}
+        {
+            "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            "TESTING": True,
+            "SECRET_KEY": TEST_SECRET,
+        }
     )
     resp = app.test_client().get("/healthz")
     assert resp.status_code == 503 and resp.get_json()["database"] == "unreachable"

@@ -91,11 +91,11 @@ def test_admins_must_enrol_totp_before_anything_else(app, engine):
     assert out.status_code == 302 and out.headers["Location"].endswith("/staff/login")
     secret = page.split('id="totp-secret">')[1].split("<")[0]
     token = csrf_from(page)
-    assert (
-        client.post("/staff/totp", data={"code": "000000", "csrf_token": token}).status_code == 400
-    )
+    wrong = {"code": "000000", "password": person.password, "csrf_token": token}
+    assert client.post("/staff/totp", data=wrong).status_code == 400
     code = pyotp.TOTP(secret).now()
-    assert client.post("/staff/totp", data={"code": code, "csrf_token": token}).status_code == 302
+    right = {"code": code, "password": person.password, "csrf_token": token}
+    assert client.post("/staff/totp", data=right).status_code == 302
     assert client.get("/staff/c/bucha/").status_code == 200
 
 

@@ -9,6 +9,7 @@ import pytest
 from geoapp import create_app
 from geoapp.config import PROJECT_ROOT
 from geoapp.layers import LayerSpecError, load_layers
+from tests.conftest import app_config
 
 GOOD = (PROJECT_ROOT / "layers" / "boundaries.toml").read_text(encoding="utf-8")
 
@@ -53,4 +54,4 @@ def test_the_app_does_not_start_with_a_bad_layer(tmp_path, database_url):
     shutil.copy(PROJECT_ROOT / "layers" / "boundaries.toml", tmp_path / "boundaries.toml")
     (tmp_path / "broken.toml").write_text('id = "broken"\n')
     with pytest.raises(LayerSpecError, match=r"broken\.toml"):
-        create_app({"DATABASE_URL": database_url, "GEOAPP_LAYERS_DIR": str(tmp_path)})
+        create_app(app_config(database_url, GEOAPP_LAYERS_DIR=str(tmp_path)))

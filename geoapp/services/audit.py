@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from geoapp.models.audit import AuditEvent
+from geoapp.models.user import Membership
 
 SECRET_KEYS = ("password", "token", "secret", "totp", "csrf")
 
@@ -53,12 +54,23 @@ def search(
 ) -> tuple[list[AuditEvent], int]:
     """Events, newest first, filtered; `community_ids` None means all communities.
 
-    Events without a community (sign-ins) are included for every admin.
+    Events without a community (sign-ins, password changes) are shown to an admin only
+    for people who are members of one of the admin's communities: a Bucha admin has no
+    business reading who signs in to Bolhrad, nor the e-mails people mistype (failures
+    of unknown accounts belong to no community and are left to the CLI and the database).
     """
     query = select(AuditEvent)
     if community_ids is not None:
+        members = select(Membership.user_id).where(Membership.community_id.in_(community_ids))
+        member_ids = select(cast(Membership.user_id, String)).where(
+            Membership.community_id.in_(community_ids)
+        )
+        about_members = AuditEvent.actor_id.in_(members) | (
+            (AuditEvent.object_type == "user") & AuditEvent.object_id.in_(member_ids)
+        )
         query = query.where(
-            AuditEvent.community_id.in_(community_ids) | AuditEvent.community_id.is_(None)
+            AuditEvent.community_id.in_(community_ids)
+            | (AuditEvent.community_id.is_(None) & about_members)
         )
     if action:
         query = query.where(AuditEvent.action.startswith(action))

@@ -4,7 +4,8 @@ With `--scale N`, every pilot community with a boundary also gets N synthetic in
 
 Each run gives the demo account a fresh random password (only its hash is
 kept, so the old one cannot be shown again); the account is an ordinary
-coordinator, with no second factor, and is meant for a local machine.
+coordinator and, like every coordinator, sets up two-step sign-in at its first
+sign-in (a second factor set up once is kept across runs).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from geoapp.web import hotspot_layers, layer_sources
 from geoapp.web.access import BadTokenError, layer_audience, partner_token
 from geoapp.web.concern_messages import message
 from geoapp.web.problems import problem
-from geoapp.web.security import limiter
+from geoapp.web.security import limit_key, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -201,8 +201,16 @@ def concerns_nearby(slug: str) -> Response | tuple[Response, int]:
     return jsonify({"community": slug, "concerns": items})
 
 
+def _support_key() -> str:
+    """One address's "me too" for one concern: a fresh client token is not a new person."""
+    public_id = (request.view_args or {}).get("public_id", "")[:64]
+    return limit_key("support", request.remote_addr, public_id)
+
+
 @bp.post("/communities/<slug>/concerns/<public_id>/support")
 @limiter.limit(lambda: current_app.config["GEOAPP_REPORT_LIMIT"])
+@limiter.limit(lambda: current_app.config["GEOAPP_SUPPORT_LIMIT"], key_func=_support_key,
+               deduct_when=lambda response: response.status_code == 200)  # fmt: skip
 def concern_support(slug: str, public_id: str) -> Response | tuple[Response, int]:
     """Add "me too" to an accepted concern, once per `client_token`."""
     community = get_by_slug(db.session(), slug)

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -21,7 +22,7 @@ from geoapp import db
 from geoapp.services import accounts
 from geoapp.web.access import signed_in
 from geoapp.web.forms import PasswordForm, SignInForm, TotpForm
-from geoapp.web.security import StaffUser, limiter
+from geoapp.web.security import StaffUser, limit_key, limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -35,22 +36,51 @@ def _safe_next(target: str | None) -> str:
     return url_for("staff.home")
 
 
-def _signin_key() -> str:
-    email = (request.form.get("email") or "").strip().lower()
-    return f"{request.remote_addr}|{email}"
+def _account_key() -> str:
+    """Failed sign-ins of one account, from whatever address (a spread-out guesser)."""
+    return limit_key("account", accounts.normalise_email(request.form.get("email") or "")[:254])
+
+
+def _address_key() -> str:
+    """Failed sign-ins from one address, whatever the account (a password sprayer)."""
+    return limit_key("address", request.remote_addr)
+
+
+def _everyone_key() -> str:
+    """All failed sign-ins together (a botnet: many addresses, many accounts)."""
+    return limit_key("everyone")
+
+
+def _user_key() -> str:
+    """Checks of the signed-in person's password or code, per account."""
+    return limit_key("user", current_user.user.id)
 
 
 def _failed(response) -> bool:
     return response.status_code == 401
 
 
+def _check_failed(response) -> bool:
+    return bool(g.get("check_failed"))
+
+
+def _signin_limit(setting: str):
+    return limiter.limit(lambda: current_app.config[setting], key_func={
+        "GEOAPP_SIGNIN_LIMIT": _account_key, "GEOAPP_SIGNIN_ADDRESS_LIMIT": _address_key,
+        "GEOAPP_SIGNIN_TOTAL_LIMIT": _everyone_key}[setting],
+        methods=["POST"], deduct_when=_failed)  # fmt: skip
+
+
+_check_limit = limiter.limit(
+    lambda: current_app.config["GEOAPP_ACCOUNT_CHECK_LIMIT"], key_func=_user_key,
+    methods=["POST"], deduct_when=_check_failed,
+)  # fmt: skip
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["GEOAPP_SIGNIN_LIMIT"],
-    key_func=_signin_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
+@_signin_limit("GEOAPP_SIGNIN_LIMIT")
+@_signin_limit("GEOAPP_SIGNIN_ADDRESS_LIMIT")
+@_signin_limit("GEOAPP_SIGNIN_TOTAL_LIMIT")
 def login():
     """Sign in with email, password and, where set up, the authenticator code."""
     form = SignInForm()
@@ -89,6 +119,7 @@ def logout():
 
 @bp.route("/password", methods=["GET", "POST"])
 @signed_in
+@_check_limit
 def password():
     """Change the password; other sessions of this account end."""
     form = PasswordForm()
@@ -99,6 +130,7 @@ def password():
                 keep_session=current_user.get_id(),
             )  # fmt: skip
         except accounts.AccountError:
+            g.check_failed = True
             form.current.errors.append(_("The current password is wrong."))
             return render_template("staff/password.html", form=form), 400
         flash(_("The password is changed."))
@@ -108,21 +140,24 @@ def password():
 
 @bp.route("/totp", methods=["GET", "POST"])
 @signed_in
+@_check_limit
 def totp():
-    """Set up the second factor: show a secret, confirm it with a first code."""
+    """Set up the second factor: a secret kept on the server, confirmed by password and code."""
     user = current_user.user
     if user.totp_secret:
         return render_template("staff/totp.html", enrolled=True, form=None)
-    secret = session.get("totp_pending") or accounts.new_totp_secret()
-    session["totp_pending"] = secret
+    secret = accounts.pending_totp_secret(db.session(), user)
     form = TotpForm()
     if form.validate_on_submit():
         try:
-            accounts.enrol_totp(db.session(), user, secret, form.code.data)
+            accounts.enrol_totp(db.session(), user, form.password.data, form.code.data)
+        except accounts.WrongPasswordError:
+            g.check_failed = True
+            form.password.errors.append(_("The password is wrong."))
         except accounts.AccountError:
+            g.check_failed = True
             form.code.errors.append(_("The code does not match. Check the phone's clock."))
         else:
-            session.pop("totp_pending", None)
             flash(_("Two-step sign-in is on."))
             return redirect(url_for("staff.home"))
     return render_template(

@@ -40,6 +40,9 @@ class PasswordForm(FlaskForm):
 class TotpForm(FlaskForm):
     """Confirming the second factor with a first code."""
 
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Enter your password"))]
+    )
     code = StringField(_l("Code"), validators=[DataRequired(), Length(min=6, max=10)])
 
 

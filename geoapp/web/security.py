@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
@@ -24,6 +25,15 @@ from geoapp.services import accounts
 csrf = CSRFProtect()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def limit_key(*parts: object) -> str:
+    """A limiter key under this app's own prefix.
+
+    Flask-Limiter keeps the key prefix of the first app it was set up with; several apps
+    in one process (tests, a CLI that builds one) would otherwise share every counter.
+    """
+    return "|".join([current_app.config["GEOAPP_LIMIT_PREFIX"], *map(str, parts)])
 
 
 class StaffUser(UserMixin):
@@ -51,13 +61,22 @@ class StaffUser(UserMixin):
 
     @property
     def must_enrol_totp(self) -> bool:
-        """Admins without a second factor may do nothing else until they set one up."""
-        return accounts.is_admin_anywhere(self.user) and not self.user.totp_secret
+        """Coordinators and admins (who open contacts) must first set up a second factor."""
+        return accounts.needs_second_factor(self.user) and not self.user.totp_secret
+
+
+def lifetimes() -> accounts.Lifetimes:
+    """The configured idle and absolute lifetimes of a login session."""
+    config = current_app.config
+    return accounts.Lifetimes(
+        idle=timedelta(minutes=config["GEOAPP_SESSION_IDLE_MINUTES"]),
+        absolute=timedelta(hours=config["GEOAPP_SESSION_MAX_HOURS"]),
+    )
 
 
 @login_manager.user_loader
 def _load(session_id: str) -> StaffUser | None:
-    login = accounts.active_session(db.session(), session_id)
+    login = accounts.active_session(db.session(), session_id, lifetimes())
     return StaffUser(login) if login else None
 
 
@@ -106,6 +125,9 @@ def _headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Install CSRF protection, the limiter (Redis when configured), login and headers."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config["GEOAPP_SESSION_MAX_HOURS"]
+    )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["GEOAPP_LIMIT_PREFIX"])
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     csrf.init_app(app)
