@@ -38,19 +38,27 @@ def _person(engine, role: Role = Role.VIEWER, totp: bool = False, slug: str = "b
 def _post_login(client, email: str, password: str, code: str = "", addr: str = "127.0.0.1"):
     env = {"REMOTE_ADDR": addr}
     token = csrf_from(client.get("/staff/login", environ_base=env).get_data(as_text=True))
-    return client.post("/staff/login", environ_base=env, data={
-        "email": email, "password": password, "totp": code, "csrf_token": token})  # fmt: skip
+    return client.post(
+        "/staff/login",
+        environ_base=env,
+        data={"email": email, "password": password, "totp": code, "csrf_token": token},
+    )
 
 
 @pytest.fixture()
 def limited(database_url):
     """An app with small limits under a prefix of its own (the counters live in Redis)."""
-    return create_app(app_config(
-        database_url, GEOAPP_LIMIT_PREFIX=f"safety-{uuid.uuid4().hex}",
-        GEOAPP_SIGNIN_LIMIT="3 per 10 minutes", GEOAPP_SIGNIN_ADDRESS_LIMIT="5 per 10 minutes",
-        GEOAPP_SIGNIN_TOTAL_LIMIT="8 per 10 minutes", GEOAPP_ACCOUNT_CHECK_LIMIT="3 per 10 minutes",
-        GEOAPP_SUPPORT_LIMIT="2 per day",
-    ))  # fmt: skip
+    return create_app(
+        app_config(
+            database_url,
+            GEOAPP_LIMIT_PREFIX=f"safety-{uuid.uuid4().hex}",
+            GEOAPP_SIGNIN_LIMIT="3 per 10 minutes",
+            GEOAPP_SIGNIN_ADDRESS_LIMIT="5 per 10 minutes",
+            GEOAPP_SIGNIN_TOTAL_LIMIT="8 per 10 minutes",
+            GEOAPP_ACCOUNT_CHECK_LIMIT="3 per 10 minutes",
+            GEOAPP_SUPPORT_LIMIT="2 per day",
+        )
+    )
 
 
 # --- the secret ---------------------------------------------------------------------------
@@ -67,9 +75,12 @@ def test_without_configuration_there_is_no_default_secret(database_url):
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "GEOAPP_LOCAL_DEV")}
     run = subprocess.run(
         [sys.executable, "-c", "from geoapp import create_app; create_app()"],
-        cwd=PROJECT_ROOT, env={**env, "DATABASE_URL": database_url},
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env={**env, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode != 0 and "SECRET_KEY is not set" in run.stderr
 
 
@@ -88,16 +99,24 @@ def test_a_secret_file_others_can_read_is_refused(tmp_path, database_url):
     file.chmod(0o644)
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "GEOAPP_LOCAL_DEV")}
     code = "from geoapp import create_app; create_app(); print('started')"
-    run = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, timeout=60,
-                         env={**env, "DATABASE_URL": database_url,
-                              "GEOAPP_SECRET_KEY_FILE": str(file)},
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        timeout=60,
+        env={**env, "DATABASE_URL": database_url, "GEOAPP_SECRET_KEY_FILE": str(file)},
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode != 0 and "chmod 600" in run.stderr
     file.chmod(0o600)
-    run = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, timeout=60,
-                         env={**env, "DATABASE_URL": database_url,
-                              "GEOAPP_SECRET_KEY_FILE": str(file)},
-                         capture_output=True, text=True)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        timeout=60,
+        env={**env, "DATABASE_URL": database_url, "GEOAPP_SECRET_KEY_FILE": str(file)},
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and "started" in run.stdout
 
 
@@ -106,10 +125,13 @@ def test_a_secret_file_others_can_read_is_refused(tmp_path, database_url):
 
 def _age(engine, email: str, column: str, hours: float) -> None:
     with engine.begin() as conn:
-        conn.execute(text(
-            f"UPDATE login_session SET {column} = {column} - make_interval(secs => :s) "
-            "WHERE user_id = (SELECT id FROM app_user WHERE email = :e)"
-        ), {"s": hours * 3600, "e": email})  # fmt: skip
+        conn.execute(
+            text(
+                f"UPDATE login_session SET {column} = {column} - make_interval(secs => :s) "
+                "WHERE user_id = (SELECT id FROM app_user WHERE email = :e)"
+            ),
+            {"s": hours * 3600, "e": email},
+        )
 
 
 @pytest.mark.parametrize(("column", "hours"), [("last_seen_at", 1.5), ("created_at", 13)])
@@ -125,9 +147,13 @@ def test_a_quiet_or_old_session_ends_on_the_server(app, engine, column, hours):
     resp = client.get("/staff/")
     assert resp.status_code == 302 and "/staff/login" in resp.headers["Location"]
     with engine.connect() as conn:
-        ended = conn.execute(text(
-            "SELECT ended_at IS NOT NULL FROM login_session WHERE user_id = "
-            "(SELECT id FROM app_user WHERE email = :e)"), {"e": person.email}).scalar()  # fmt: skip
+        ended = conn.execute(
+            text(
+                "SELECT ended_at IS NOT NULL FROM login_session WHERE user_id = "
+                "(SELECT id FROM app_user WHERE email = :e)"
+            ),
+            {"e": person.email},
+        ).scalar()
     assert ended
 
 
@@ -168,15 +194,18 @@ def test_the_pending_secret_stays_on_the_server_and_enrolment_asks_the_password(
     assert client.get("/staff/totp").get_data(as_text=True).count(secret) >= 1  # same secret
     token = csrf_from(page)
     code = pyotp.TOTP(secret).now()
-    wrong = client.post("/staff/totp", data={"code": code, "password": "not my password",
-                                             "csrf_token": token})  # fmt: skip
+    wrong = client.post(
+        "/staff/totp", data={"code": code, "password": "not my password", "csrf_token": token}
+    )
     assert wrong.status_code == 400 and "Неправильний пароль" in wrong.get_data(as_text=True)
     with engine.connect() as conn:
-        enrolled = conn.execute(text("SELECT totp_secret FROM app_user WHERE email = :e"),
-                                {"e": person.email}).scalar()  # fmt: skip
+        enrolled = conn.execute(
+            text("SELECT totp_secret FROM app_user WHERE email = :e"), {"e": person.email}
+        ).scalar()
     assert enrolled is None
-    right = client.post("/staff/totp", data={"code": code, "password": person.password,
-                                             "csrf_token": token})  # fmt: skip
+    right = client.post(
+        "/staff/totp", data={"code": code, "password": person.password, "csrf_token": token}
+    )
     assert right.status_code == 302
     assert client.get("/staff/c/bucha/concerns/").status_code == 200
 
@@ -196,8 +225,13 @@ def test_reset_2fa_from_the_command_line(app, engine, database_url):
     assert sign_in(client, person).status_code == 302
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
     env.pop("GEOAPP_LOCAL_DEV", None)
-    run = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "geoapp"), "users", "reset-2fa",
-                          person.email], env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "geoapp"), "users", "reset-2fa", person.email],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     assert client.get("/staff/").status_code == 302  # the session ended
     again = app.test_client()
@@ -212,8 +246,10 @@ def test_reset_2fa_from_the_command_line(app, engine, database_url):
 def test_failed_sign_ins_are_limited_per_account_across_addresses(limited, engine):
     person = _person(engine)
     client = limited.test_client()
-    statuses = [_post_login(client, person.email, f"guess {i}", addr=f"127.0.1.{i}").status_code
-                for i in range(3)]  # fmt: skip
+    statuses = [
+        _post_login(client, person.email, f"guess {i}", addr=f"127.0.1.{i}").status_code
+        for i in range(3)
+    ]
     assert statuses == [401, 401, 401]
     assert _post_login(client, person.email, person.password, addr="127.0.1.9").status_code == 429
 
@@ -221,8 +257,10 @@ def test_failed_sign_ins_are_limited_per_account_across_addresses(limited, engin
 def test_failed_sign_ins_are_limited_per_address_across_accounts(limited, engine):
     client = limited.test_client()
     addr = "127.0.2.7"
-    statuses = [_post_login(client, f"spray{i}@bucha.test", "Password1!", addr=addr).status_code
-                for i in range(5)]  # fmt: skip
+    statuses = [
+        _post_login(client, f"spray{i}@bucha.test", "Password1!", addr=addr).status_code
+        for i in range(5)
+    ]
     assert statuses == [401] * 5
     assert _post_login(client, "spray9@bucha.test", "Password1!", addr=addr).status_code == 429
     person = _person(engine)  # someone else, elsewhere, is not locked out
@@ -231,8 +269,10 @@ def test_failed_sign_ins_are_limited_per_address_across_accounts(limited, engine
 
 def test_failed_sign_ins_are_limited_in_total(limited):
     client = limited.test_client()
-    statuses = [_post_login(client, f"bot{i}@bucha.test", "x" * 12,
-                            addr=f"127.0.3.{i}").status_code for i in range(9)]  # fmt: skip
+    statuses = [
+        _post_login(client, f"bot{i}@bucha.test", "x" * 12, addr=f"127.0.3.{i}").status_code
+        for i in range(9)
+    ]
     assert statuses[:8] == [401] * 8 and statuses[8] == 429
 
 
@@ -241,8 +281,12 @@ def test_the_current_password_check_is_limited(limited, engine):
     client = limited.test_client()
     assert sign_in(client, person).status_code == 302
     page = client.get("/staff/password").get_data(as_text=True)
-    data = {"current": "wrong guess", "new": "a new long password", "confirm":
-            "a new long password", "csrf_token": csrf_from(page)}  # fmt: skip
+    data = {
+        "current": "wrong guess",
+        "new": "a new long password",
+        "confirm": "a new long password",
+        "csrf_token": csrf_from(page),
+    }
     statuses = [client.post("/staff/password", data=data).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
     data["current"] = person.password
@@ -265,10 +309,12 @@ def test_repeated_failures_are_one_audit_event_and_a_count(app, engine):
     for _ in range(5):  # the account's limit
         assert _post_login(client, email, "wrong wrong", addr="127.0.4.1").status_code == 401
     with engine.connect() as conn:
-        events = conn.execute(text("SELECT count(*) FROM audit_event WHERE actor = :e"),
-                              {"e": email}).scalar()  # fmt: skip
-        count = conn.execute(text("SELECT sum(count) FROM sign_in_failure_tally "
-                                  "WHERE email = :e"), {"e": email}).scalar()  # fmt: skip
+        events = conn.execute(
+            text("SELECT count(*) FROM audit_event WHERE actor = :e"), {"e": email}
+        ).scalar()
+        count = conn.execute(
+            text("SELECT sum(count) FROM sign_in_failure_tally WHERE email = :e"), {"e": email}
+        ).scalar()
     assert events == 1 and count == 5
 
 
@@ -289,28 +335,44 @@ def test_an_admin_sees_only_the_sign_ins_of_her_own_people(app, engine, staff):
 
 def test_me_too_cannot_be_inflated_with_fresh_tokens(limited, staff):
     client = limited.test_client()
-    body = {"category": "poor_lighting", "lon": 30.2152, "lat": 50.5481,
-            "client_token": uuid.uuid4().hex, "description": "Темно біля зупинки"}  # fmt: skip
+    body = {
+        "category": "poor_lighting",
+        "lon": 30.2152,
+        "lat": 50.5481,
+        "client_token": uuid.uuid4().hex,
+        "description": "Темно біля зупинки",
+    }
     public_id = client.post("/api/v1/communities/bucha/concerns", json=body).get_json()["public_id"]
     coordinator = limited.test_client()
     sign_in(coordinator, staff["coordinator"])
     page = coordinator.get(f"/staff/c/bucha/concerns/{public_id}").get_data(as_text=True)
-    coordinator.post(f"/staff/c/bucha/concerns/{public_id}/status",
-                     data={"csrf_token": csrf_from(page), "to": "accepted", "answer": ""})  # fmt: skip
+    coordinator.post(
+        f"/staff/c/bucha/concerns/{public_id}/status",
+        data={"csrf_token": csrf_from(page), "to": "accepted", "answer": ""},
+    )
     url = f"/api/v1/communities/bucha/concerns/{public_id}/support"
-    answers = [client.post(url, json={"client_token": uuid.uuid4().hex},
-                           environ_base={"REMOTE_ADDR": "127.0.5.1"}) for _ in range(4)]  # fmt: skip
+    answers = [
+        client.post(
+            url, json={"client_token": uuid.uuid4().hex}, environ_base={"REMOTE_ADDR": "127.0.5.1"}
+        )
+        for _ in range(4)
+    ]
     assert [a.status_code for a in answers] == [200, 200, 429, 429]
     assert answers[1].get_json()["support_count"] == 2
-    other = client.post(url, json={"client_token": uuid.uuid4().hex},
-                        environ_base={"REMOTE_ADDR": "127.0.5.2"})  # fmt: skip
+    other = client.post(
+        url, json={"client_token": uuid.uuid4().hex}, environ_base={"REMOTE_ADDR": "127.0.5.2"}
+    )
     assert other.get_json()["support_count"] == 3
 
 
 def test_serve_refuses_several_workers_without_a_shared_limit_store(database_url):
     env = {k: v for k, v in os.environ.items() if k not in ("GEOAPP_LOCAL_DEV", "REDIS_URL")}
     env.update(DATABASE_URL=database_url, SECRET_KEY=TEST_SECRET)
-    run = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "geoapp"), "serve", "--workers",
-                          "3", "--port", "1"], env=env, capture_output=True, text=True,
-                         timeout=120)  # fmt: skip
+    run = subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "geoapp"), "serve", "--workers", "3", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0 and "REDIS_URL" in run.stderr
