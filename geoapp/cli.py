@@ -418,9 +418,11 @@ def demo(scale: int, seed: int) -> None:
                 )  # fmt: skip
                 click.echo(f"{community.slug}: {loaded} synthetic incidents")
         email, password = ensure_demo_staff(sess)
+    click.echo(
+        "the demo coordinator sets up two-step sign-in at the first sign-in (an "
+        "authenticator app such as FreeOTP, or `oathtool --totp -b KEY`)"
+    )
     click.echo(f"demo staff sign-in: http://127.0.0.1:5000/staff/login  {email}  {password}")
-    click.echo("  (a coordinator: at the first sign-in, set up two-step sign-in with an "
-               "authenticator app, e.g. FreeOTP, or `oathtool --totp -b KEY`)")
 
 
 @main.command("serve")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.cli import main
 from geoapp.services import tokens
-from tests.conftest import OSM_DIR, Person, sign_in
+from tests.conftest import OSM_DIR, TEST_SECRET, Person, csrf_from, sign_in
 from tests.helpers import SQUARE, feature, write_geojson
 
 IRPIN = "UA32080150000035443"
@@ -20,7 +21,9 @@ def run(database_url):
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(main, list(args), env={"DATABASE_URL": database_url})
+        return runner.invoke(
+            main, list(args), env={"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET}
+        )
 
     invoke.database_url = database_url
     return invoke
@@ -81,7 +84,7 @@ def test_users_create_grant_revoke_disable(run, engine):
             "police",
         ],
         input="a sufficiently long password\n",
-        env={"DATABASE_URL": run.database_url},
+        env={"DATABASE_URL": run.database_url, "SECRET_KEY": TEST_SECRET},
     )
     assert result.exit_code == 0, result.output
     assert "a sufficiently long password" not in result.output
@@ -130,7 +133,7 @@ def test_unknown_community_and_short_password_are_refused(run):
             "--password-stdin",
         ],
         input="short\n",
-        env={"DATABASE_URL": run.database_url},
+        env={"DATABASE_URL": run.database_url, "SECRET_KEY": TEST_SECRET},
     )
     assert short.exit_code == 1 and "at least 12 characters" in short.output
 
@@ -170,6 +173,11 @@ def test_demo_prints_a_working_login_and_rekeys_on_each_run(run, app):
     client = app.test_client()
     assert sign_in(client, Person(email, password)).status_code == 401  # the old one is gone
     assert sign_in(client, Person(email, new_password)).status_code == 302
+    page = client.get("/staff/", follow_redirects=True).get_data(as_text=True)
+    secret = page.split('id="totp-secret">')[1].split("<")[0]  # a coordinator enrols first
+    enrol = {"password": new_password, "code": pyotp.TOTP(secret).now(),
+             "csrf_token": csrf_from(page)}  # fmt: skip
+    assert client.post("/staff/totp", data=enrol).status_code == 302
     html = client.get("/staff/").get_data(as_text=True)
     for name in ("Бучанська", "Болградська", "Галицький", "Автономна Республіка Крим"):
         assert name in html

@@ -36,6 +36,8 @@ def sign_in(page: Page, base: str, person) -> None:
     page.goto(f"{base}/staff/login")
     page.get_by_label("Електронна пошта").fill(person.email)
     page.get_by_label("Пароль").fill(person.password)
+    if person.totp_secret:
+        page.get_by_label("Код із застосунку автентифікації").fill(person.code())
     page.get_by_role("button", name="Увійти").click()
     expect(page.get_by_role("heading", name="Мої громади")).to_be_visible()
 
