@@ -15,6 +15,7 @@ from tests.conftest import REDIS_URL, csrf_from
 from tests.helpers import free_port, wait_until_healthy
 
 LIMIT = 3
+ADDRESS_LIMIT = 6
 
 
 @pytest.fixture()
@@ -26,6 +27,7 @@ def two_servers(database_url):
         "GEOAPP_LIMIT_PREFIX": f"throttle-{uuid.uuid4().hex}",
         "GEOAPP_LOCAL_DEV": "1",
         "GEOAPP_SIGNIN_LIMIT": f"{LIMIT} per 10 minutes",
+        "GEOAPP_SIGNIN_ADDRESS_LIMIT": f"{ADDRESS_LIMIT} per 10 minutes",
         "SECRET_KEY": "throttle-test",
     }
     ports = [free_port(), free_port()]
@@ -68,3 +70,12 @@ def test_failed_sign_ins_are_limited_across_two_processes(two_servers, staff):
     assert _attempt(b if LIMIT % 2 else a, victim, "one more guess") == 429
     assert _attempt(a, victim, staff["viewer"].password) == 429  # refused even when right
     assert _attempt(a, staff["analyst"].email, "wrong") == 401  # another account is not locked
+
+
+def test_spraying_many_accounts_from_one_address_is_limited_across_two_processes(two_servers):
+    a, b = two_servers
+    statuses = [_attempt([a, b][i % 2], f"sprayed{i}@bucha.test", "Summer2026!")
+                for i in range(ADDRESS_LIMIT)]  # fmt: skip
+    assert statuses == [401] * ADDRESS_LIMIT  # each account failed once: no account limit hit
+    assert _attempt(a, "sprayed-next@bucha.test", "Summer2026!") == 429
+    assert _attempt(b, "sprayed-other@bucha.test", "Summer2026!") == 429
