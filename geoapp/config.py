@@ -160,14 +160,14 @@ def secret_problem(secret: str | None) -> str | None:
     return None
 
 
-def check_secret(settings: dict[str, Any]) -> None:
+def check_secret(settings: dict[str, Any], local_folder: Path | None = None) -> None:
     """Refuse to run with a guessable secret, except in local development.
 
     In local development a missing key is replaced by the kept local one; elsewhere the
     start stops with what to do.
     """
     if settings.get("GEOAPP_LOCAL_DEV") and not settings.get("SECRET_KEY"):
-        settings["SECRET_KEY"] = local_secret_key()
+        settings["SECRET_KEY"] = local_secret_key(local_folder)
         return
     problem = secret_problem(settings.get("SECRET_KEY"))
     if problem and not settings.get("GEOAPP_LOCAL_DEV"):
