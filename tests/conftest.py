@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,6 +81,9 @@ def engine(database_url: str):
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT_PREFIX = f"geoapp-test-{os.getpid()}"
+# Background jobs of this run: their own queue (parallel runs share the Redis) and uploads.
+JOB_QUEUE = f"geoapp-test-{os.getpid()}"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / f"geoapp-test-uploads-{os.getpid()}"
 
 
 def app_config(database_url: str, **extra: object) -> dict[str, object]:
@@ -90,13 +97,38 @@ def app_config(database_url: str, **extra: object) -> dict[str, object]:
         "GEOAPP_LIMIT_PREFIX": LIMIT_PREFIX,
         "SESSION_COOKIE_SECURE": False,
         "GEOAPP_REPORT_LIMIT": "100000 per hour",  # tests submit from one address
+        "GEOAPP_JOB_QUEUE": JOB_QUEUE,
+        "GEOAPP_UPLOAD_DIR": str(UPLOAD_DIR),
         **extra,
     }
 
 
+def worker_environment(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `geoapp worker` process serving this run's app (same secret)."""
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+            "SECRET_KEY": "test-secret", "GEOAPP_JOB_QUEUE": JOB_QUEUE,
+            "GEOAPP_UPLOAD_DIR": str(UPLOAD_DIR), "PYTHONPATH": str(Path(__file__).parent.parent),
+            **extra}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def job_worker(database_url: str) -> Iterator[subprocess.Popen]:
+    """A real `geoapp worker` process on this run's queue, for the live server's imports."""
+    geoapp = Path(sys.executable).with_name("geoapp")
+    proc = subprocess.Popen([str(geoapp), "worker"], env=worker_environment(database_url))
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str):
-    return create_app(app_config(database_url))
+    yield create_app(app_config(database_url))
+    shutil.rmtree(UPLOAD_DIR, ignore_errors=True)
 
 
 @pytest.fixture()
