@@ -111,9 +111,12 @@ def worker_environment(database_url: str, **extra: str) -> dict[str, str]:
             **extra}  # fmt: skip
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def job_worker(database_url: str) -> Iterator[subprocess.Popen]:
-    """A real `geoapp worker` process on this run's queue, for the live server's imports."""
+    """A real `geoapp worker` process on this run's queue, for the live server's imports.
+
+    Per module: elsewhere tests run the queue themselves and want no second worker.
+    """
     geoapp = Path(sys.executable).with_name("geoapp")
     proc = subprocess.Popen([str(geoapp), "worker"], env=worker_environment(database_url))
     yield proc

@@ -40,6 +40,7 @@ def post(client, body: bytes, name: str = "export.csv", **fields):
     resp = send(client, body, name, **fields)
     assert resp.status_code == 303 and "/incidents/jobs/" in resp.headers["Location"]
     jobs.work(client.application, burst=True, simple=True)
+    assert client.get(resp.headers["Location"] + "/status").get_json()["done"]
     return client.get(resp.headers["Location"], follow_redirects=True)
 
 
