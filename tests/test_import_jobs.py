@@ -216,3 +216,53 @@ def test_jobs_are_json_not_pickles(app, analyst, job_queue):
     raw = jobs.connection(app.config).hget(f"rq:job:{job_id}", "data")
     payload = JSONSerializer.loads(__import__("zlib").decompress(raw))
     assert payload[0] == jobs.IMPORT_FUNC and payload[3]["name"] == "ф.csv"
+
+
+def _workers(app) -> list:
+    from rq import Worker
+
+    return Worker.all(queue=jobs.queue(app.config))
+
+
+def _wait(predicate, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_serve_runs_a_worker_restarts_it_and_stops_it_on_ctrl_c(app, database_url, job_queue):
+    import os
+    import signal
+
+    from tests.helpers import free_port, wait_until_healthy
+
+    port = free_port()
+    geoapp = Path(sys.executable).with_name("geoapp")
+    serve = subprocess.Popen(
+        [str(geoapp), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        env=worker_environment(database_url),
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", 60)
+        _wait(lambda: len(_workers(app)) == 1)
+        first = _workers(app)[0].pid
+        os.kill(first, signal.SIGKILL)  # the worker crashes: serve starts another
+        _wait(lambda: [w.pid for w in _workers(app) if w.pid != first])
+        second = next(w.pid for w in _workers(app) if w.pid != first)
+        serve.send_signal(signal.SIGINT)  # Ctrl-C: both stop
+        assert serve.wait(60) == 0
+        _wait(lambda: not _process_alive(second), 30)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        for worker in _workers(app):  # a killed worker's registration stays in Redis
+            worker.register_death()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
