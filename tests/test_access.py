@@ -102,6 +102,8 @@ def samples(app, engine, request):
     job_id = jobs.enqueue_import(app.config, io.BytesIO(b"date\n"), "sample.csv",
                                  measure.community_id, "test", "default", False)  # fmt: skip
     request.addfinalizer(lambda: jobs.queue(app.config).empty())
+    for stored in jobs.upload_dir(app.config).glob(f"{job_id}.*"):
+        request.addfinalizer(stored.unlink)
     extra["job_id"] = job_id
     return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1],
             "int:batch_id": batch_id, **extra,
