@@ -436,5 +436,6 @@ def serve(host: str, port: int, workers: int, job_worker: bool) -> None:
         os.execv(gunicorn, args)
     from geoapp.serving import serve_with_worker
 
-    geoapp = shutil.which("geoapp") or str(Path(sys.executable).with_name("geoapp"))
+    beside = Path(sys.executable).with_name("geoapp")  # this environment's, not PATH's first
+    geoapp = str(beside) if beside.exists() else shutil.which("geoapp") or "geoapp"
     sys.exit(serve_with_worker(args, [geoapp, "worker"]))

@@ -25,6 +25,7 @@ import shutil
 import time
 import unicodedata
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -188,8 +189,10 @@ def run_import(
     job = get_current_job()
 
     def progress(stage: str, done: float) -> None:
-        if job is not None:
-            job.meta.update(stage=stage, fraction=done)
+        if job is None:
+            return
+        job.meta.update(stage=stage, fraction=done)
+        with suppress(RedisError):  # the bar stands still for a moment; the import goes on
             job.save_meta()
 
     with app.app_context():
