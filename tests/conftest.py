@@ -130,8 +130,27 @@ def job_worker(database_url: str) -> Iterator[subprocess.Popen]:
 
 @pytest.fixture(scope="session")
 def app(database_url: str):
-    yield create_app(app_config(database_url))
+    built = create_app(app_config(database_url))
+    yield built
+    _drop_job_queue(built.config)
     shutil.rmtree(UPLOAD_DIR, ignore_errors=True)
+
+
+def _drop_job_queue(config) -> None:
+    """Leave nothing of this run's queue in the shared Redis: its jobs, results, registries."""
+    from geoapp import jobs
+
+    queue = jobs.queue(config)
+    conn = queue.connection
+    registries = (queue.finished_job_registry, queue.failed_job_registry,
+                  queue.started_job_registry, queue.canceled_job_registry)  # fmt: skip
+    for registry in registries:
+        for job_id in registry.get_job_ids():
+            conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+    queue.delete(delete_jobs=True)
+    leftover = conn.keys(f"rq:*{JOB_QUEUE}*")
+    if leftover:
+        conn.delete(*leftover)
 
 
 @pytest.fixture()
