@@ -149,7 +149,8 @@ def test_a_job_over_its_time_limit_fails_with_a_message_and_its_file_is_removed(
         elapsed = time.monotonic() - started
         conn.execute(text("SELECT pg_advisory_unlock(7001, :c)"), {"c": cid})
     assert elapsed < 30
-    assert status(analyst, job_id).get_json()["status"] == "failed"
+    ended = status(analyst, job_id).get_json()
+    assert ended["status"] == "failed" and ended["stage"] == "waiting"  # for the other import
     page = analyst.get(f"{PAGE}jobs/{job_id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200

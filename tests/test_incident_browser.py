@@ -104,8 +104,8 @@ def test_the_job_page_shows_progress_then_the_report(browser, live_server, job_w
             page.get_by_role("button", name="Імпортувати").click()
             expect(page).to_have_url(re.compile(r"/incidents/jobs/[0-9a-f]{32}$"))
             expect(page.get_by_role("heading", name="Імпорт експорт.csv")).to_be_visible()
-            expect(page.get_by_test_id("job-stage")).to_have_text("Перевіряємо рядки…",
-                                                                  timeout=60_000)  # fmt: skip
+            expect(page.get_by_test_id("job-stage")).to_have_text(
+                "Чекаємо, доки завершиться інший імпорт у цю громаду…", timeout=60_000)  # fmt: skip
             expect(page.locator("#job-progress")).to_have_attribute("value", "30")
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(7001, :c)"), {"c": cid})

@@ -211,8 +211,9 @@ def _reasons(table: Table, occurred: np.ndarray, articles: np.ndarray) -> np.nda
 
 
 Hasher = Callable[[Iterable[str]], list[bytes]]
-# Told where an import is: a stage ("reading", "checking", "writing", "counting") and the
-# share of the whole import done when it starts (a job's progress bar shows it).
+# Told where an import is: a stage ("reading", "waiting" for another import of the community,
+# "checking", "writing", "counting") and the share of the whole import done when it starts
+# (a job's progress bar shows it).
 Progress = Callable[[str, float], None]
 
 
@@ -435,12 +436,14 @@ def import_file(
         raise IncidentFileError(str(exc).replace(path.name, name), report) from exc
     if not len(table):
         raise IncidentFileError(f"{name}: no rows", report)
-    tell("checking", 0.3)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     known = known_articles(data_dir)
+    lock = {"key": IMPORT_LOCK, "c": community_id}
     try:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key, :c)"),
-                        {"key": IMPORT_LOCK, "c": community_id})  # fmt: skip
+        if not session.execute(text("SELECT pg_try_advisory_xact_lock(:key, :c)"), lock).scalar():
+            tell("waiting", 0.3)  # another import of this community holds the turn
+            session.execute(text("SELECT pg_advisory_xact_lock(:key, :c)"), lock)
+        tell("checking", 0.3)
         _locate_addresses(session, table, community_id)
         occurred = _parsed_dates(table.date)
         articles = _parsed(table.article, lambda a: normalise_article(a, known))

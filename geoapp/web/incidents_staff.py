@@ -129,6 +129,7 @@ def _stage_label(stage: str) -> str:
     labels = {
         "queued": _("Waiting for the import service…"),
         "reading": _("Reading the file…"),
+        "waiting": _("Waiting for another import into this community to finish…"),
         "checking": _("Checking the rows…"),
         "writing": _("Writing the incidents…"),
         "counting": _("Counting the map cells…"),
