@@ -33,9 +33,13 @@ translations: $(STAMP_PY)  ## re-extract strings into the .po catalogue after ch
 	$(BIN)/pybabel update -i var/messages.pot -d geoapp/translations --width 100
 
 # GEOAPP_LOCAL_DEV=1: plain-http cookies; the secret key is made once in var/secret_key (mode 600).
+# `geoapp serve --job-worker` runs gunicorn and the job worker (imports) together and stops
+# both on Ctrl-C; jobs, limits and caches use the Redis answering locally.
 run: setup
-	export $(DB) GEOAPP_LOCAL_DEV=1 && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
-	  && $(BIN)/geoapp demo --scale 20000 && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000
+	export $(DB) GEOAPP_LOCAL_DEV=1 \
+	  && $(BIN)/geoapp db upgrade && $(BIN)/geoapp boundaries pilot \
+	  && $(BIN)/geoapp demo --scale 20000 \
+	  && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000 --job-worker
 
 test: setup
 	$(BIN)/ruff check .

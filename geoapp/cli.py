@@ -1,4 +1,4 @@
-"""The `geoapp` command: database, boundaries, serving.
+"""The `geoapp` command: database, boundaries, serving, the job worker.
 
 Thin wrappers: each command parses options, calls a service, prints its report
 and exits non-zero when something was refused, so scripts can rely on it.
@@ -425,13 +425,31 @@ def demo(scale: int, seed: int) -> None:
     click.echo(f"demo staff sign-in: http://127.0.0.1:5000/staff/login  {email}  {password}")
 
 
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Run the jobs waiting now, then exit.")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Run background jobs (the web form's imports) from the queue in Redis until stopped."""
+    from redis.exceptions import RedisError
+
+    from geoapp import jobs
+
+    try:
+        jobs.work(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+    except (jobs.JobsUnavailableError, RedisError) as exc:
+        raise click.ClickException(f"no job worker: {exc}") from exc
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2 * (os.cpu_count() or 1) + 1, show_default=True, type=int)
+@click.option("--job-worker/--no-job-worker", default=True, show_default=True,
+              help="Also run `geoapp worker` beside the web server, stopped with it "
+              "(--no-job-worker where the worker is its own service).")  # fmt: skip
 @with_appcontext
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the app with gunicorn.
+def serve(host: str, port: int, workers: int, job_worker: bool) -> None:
+    """Serve the app with gunicorn (and, unless told not to, the job worker).
 
     Several workers each counting sign-in failures on their own would multiply every
     limit by their number, so outside local development that needs a shared store.
@@ -446,4 +464,10 @@ def serve(host: str, port: int, workers: int) -> None:
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
     args = [gunicorn, "--workers", str(workers), "--bind", f"{host}:{port}", "geoapp.wsgi:app"]
     click.echo(f"serving on http://{host}:{port}")
-    os.execv(gunicorn, args)
+    if not job_worker:
+        os.execv(gunicorn, args)
+    from geoapp.serving import serve_with_worker
+
+    beside = Path(sys.executable).with_name("geoapp")  # this environment's, not PATH's first
+    geoapp = str(beside) if beside.exists() else shutil.which("geoapp") or "geoapp"
+    sys.exit(serve_with_worker(args, [geoapp, "worker"]))

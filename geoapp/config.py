@@ -102,6 +102,11 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_TILE_THRESHOLD": int(env.get("GEOAPP_TILE_THRESHOLD", "20000")),
         # Hexagon sizes (metres, edge) the public may see; 250 m cells stay with staff.
         "GEOAPP_PUBLIC_CELL_SIZES": cell_sizes(env.get("GEOAPP_PUBLIC_CELL_SIZES", "500,1000")),
+        # Background jobs (geoapp.jobs): the RQ queue on REDIS_URL, where uploads wait for the
+        # worker (a folder only this user may open), and how long one import may run.
+        "GEOAPP_JOB_QUEUE": env.get("GEOAPP_JOB_QUEUE", "geoapp"),
+        "GEOAPP_UPLOAD_DIR": env.get("GEOAPP_UPLOAD_DIR", str(PROJECT_ROOT / "var" / "uploads")),
+        "GEOAPP_IMPORT_TIMEOUT": int(env.get("GEOAPP_IMPORT_TIMEOUT", str(30 * 60))),
     }
 
 

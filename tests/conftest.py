@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -98,6 +102,9 @@ def _forget_used_code(email: str) -> None:
 
 
 LIMIT_PREFIX = f"geoapp-test-{os.getpid()}"
+# Background jobs of this run: their own queue (parallel runs share the Redis) and uploads.
+JOB_QUEUE = f"geoapp-test-{os.getpid()}"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / f"geoapp-test-uploads-{os.getpid()}"
 
 
 def app_config(database_url: str, **extra: object) -> dict[str, object]:
@@ -114,13 +121,60 @@ def app_config(database_url: str, **extra: object) -> dict[str, object]:
         "GEOAPP_SUPPORT_LIMIT": "100000 per hour",
         "GEOAPP_SIGNIN_ADDRESS_LIMIT": "100000 per hour",  # every test signs in from 127.0.0.1
         "GEOAPP_SIGNIN_TOTAL_LIMIT": "100000 per hour",
+        "GEOAPP_JOB_QUEUE": JOB_QUEUE,
+        "GEOAPP_UPLOAD_DIR": str(UPLOAD_DIR),
         **extra,
     }
 
 
+def worker_environment(database_url: str, **extra: str) -> dict[str, str]:
+    """The environment of a `geoapp worker` process serving this run's app (same secret)."""
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+            "SECRET_KEY": "test-secret", "GEOAPP_JOB_QUEUE": JOB_QUEUE,
+            "GEOAPP_UPLOAD_DIR": str(UPLOAD_DIR), "PYTHONPATH": str(Path(__file__).parent.parent),
+            **extra}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def job_worker(database_url: str) -> Iterator[subprocess.Popen]:
+    """A real `geoapp worker` process on this run's queue, for the live server's imports.
+
+    Per module: elsewhere tests run the queue themselves and want no second worker.
+    """
+    geoapp = Path(sys.executable).with_name("geoapp")
+    proc = subprocess.Popen([str(geoapp), "worker"], env=worker_environment(database_url))
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str):
-    return create_app(app_config(database_url))
+    built = create_app(app_config(database_url))
+    yield built
+    _drop_job_queue(built.config)
+    shutil.rmtree(UPLOAD_DIR, ignore_errors=True)
+
+
+def _drop_job_queue(config) -> None:
+    """Leave nothing of this run's queue in the shared Redis: its jobs, results, registries."""
+    from geoapp import jobs
+
+    queue = jobs.queue(config)
+    conn = queue.connection
+    registries = (queue.finished_job_registry, queue.failed_job_registry,
+                  queue.started_job_registry, queue.canceled_job_registry)  # fmt: skip
+    for registry in registries:
+        for job_id in registry.get_job_ids():
+            conn.delete(f"rq:job:{job_id}", f"rq:results:{job_id}")
+    queue.delete(delete_jobs=True)
+    leftover = conn.keys(f"rq:*{JOB_QUEUE}*")
+    if leftover:
+        conn.delete(*leftover)
 
 
 @pytest.fixture()

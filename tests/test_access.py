@@ -32,6 +32,7 @@ SAMPLE_ARGS = {
     "int:x": "2391",  # the tile with Bucha station
     "int:y": "1379",
     "fid": None,
+    "job_id": None,
 }
 SAMPLE_QUERY = {
     "api.locate_point": "?lon=30.22&lat=50.55",
@@ -44,8 +45,8 @@ PUBLIC_ENDPOINTS = {"auth.login"}  # staff-side, but reachable by anyone on purp
 
 
 @pytest.fixture(scope="module")
-def samples(app, engine):
-    """A concern and an import batch in Bucha, for routes that take their ids to open."""
+def samples(app, engine, request):
+    """A concern, an import batch and a queued import job in Bucha, for routes that open them."""
     resp = app.test_client().post(
         "/api/v1/communities/bucha/concerns",
         json={
@@ -94,6 +95,16 @@ def samples(app, engine):
         sess.commit()
         extra = {"measure_id": measure.public_id, "int:session_id": str(meeting.id)}
     katotth = app.test_client().get("/api/v1/communities/bucha/layers/boundaries.geojson")
+    import io
+
+    from geoapp import jobs
+
+    job_id = jobs.enqueue_import(app.config, io.BytesIO(b"date\n"), "sample.csv",
+                                 measure.community_id, "test", "default", False)  # fmt: skip
+    request.addfinalizer(lambda: jobs.queue(app.config).empty())
+    for stored in jobs.upload_dir(app.config).glob(f"{job_id}.*"):
+        request.addfinalizer(stored.unlink)
+    extra["job_id"] = job_id
     return {"public_id": body["public_id"], "token": body["tracking_url"].rsplit("/", 1)[-1],
             "int:batch_id": batch_id, **extra,
             "fid": katotth.get_json()["features"][0]["id"]}  # fmt: skip

@@ -1,5 +1,6 @@
-"""In Chromium: an analyst uploads an export with a progress bar, sees the report and the
-exact cells, filters by period and group; the public map shows the same cells withheld."""
+"""In Chromium: an analyst uploads an export with a progress bar, waits on the import job's
+page (a real `geoapp worker` runs it), sees the report and the exact cells, filters by
+period and group; the public map shows the same cells withheld."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def sign_in(page: Page, base: str, person) -> None:
     expect(page.get_by_role("heading", name="Мої громади")).to_be_visible()
 
 
-def test_upload_then_filter_the_map(browser, live_server, staff, export):
+def test_upload_then_filter_the_map(browser, live_server, job_worker, staff, export):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
@@ -52,7 +53,8 @@ def test_upload_then_filter_the_map(browser, live_server, staff, export):
     expect(page.get_by_text("Правопорушень ще не імпортовано.")).to_be_visible()
     page.get_by_label("Файл (CSV, XLSX, GeoJSON або GeoPackage, до 50 МБ)").set_input_files(export)
     page.get_by_role("button", name="Імпортувати").click()
-    expect(page).to_have_url(re.compile(r"\?batch=\d+$"))
+    # the job's page, until the worker (started with the server, maybe still starting) is done
+    expect(page).to_have_url(re.compile(r"\?batch=\d+$"), timeout=60_000)
     expect(page.get_by_test_id("import-summary")).to_contain_text("Імпортовано 120 правопорушень")
     expect(page.get_by_role("cell", name="експорт.csv")).to_be_visible()
 
@@ -80,4 +82,49 @@ def test_upload_then_filter_the_map(browser, live_server, staff, export):
     expect(public_legend).to_contain_text("Усього в громаді")
     public.screenshot(path="var/incident-public-map.png")
     assert errors == [], errors
+    context.close()
+
+
+def test_the_job_page_shows_progress_then_the_report(browser, live_server, job_worker, staff,
+                                                     export, engine):  # fmt: skip
+    """The import waits for the community's turn (another import holds it): the bar and
+    the stage follow the job; once the turn is free, the page goes to the report."""
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if "Refused" in msg.text else None)
+    sign_in(page, live_server, staff["analyst"])
+    with engine.connect() as conn:
+        cid = conn.scalar(text("SELECT id FROM community WHERE slug = 'bucha'"))
+        conn.execute(text("SELECT pg_advisory_lock(7001, :c)"), {"c": cid})
+        try:
+            page.goto(f"{live_server}/staff/c/bucha/incidents/")
+            page.get_by_label("Файл (CSV, XLSX, GeoJSON або GeoPackage, до 50 МБ)").set_input_files(
+                export
+            )
+            page.get_by_role("button", name="Імпортувати").click()
+            expect(page).to_have_url(re.compile(r"/incidents/jobs/[0-9a-f]{32}$"))
+            expect(page.get_by_role("heading", name="Імпорт експорт.csv")).to_be_visible()
+            expect(page.get_by_test_id("job-stage")).to_have_text(
+                "Чекаємо, доки завершиться інший імпорт у цю громаду…", timeout=60_000)  # fmt: skip
+            expect(page.locator("#job-progress")).to_have_attribute("value", "30")
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(7001, :c)"), {"c": cid})
+    expect(page).to_have_url(re.compile(r"\?batch=\d+$"), timeout=30_000)
+    expect(page.get_by_test_id("import-summary")).to_contain_text("Імпортовано 120 правопорушень")
+    assert problems == [], problems  # no script error, nothing refused by the CSP
+    context.close()
+
+
+def test_without_javascript_the_job_page_refreshes_itself(browser, live_server, job_worker,
+                                                          staff, export):  # fmt: skip
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server, staff["analyst"])
+    page.goto(f"{live_server}/staff/c/bucha/incidents/")
+    page.get_by_label("Файл (CSV, XLSX, GeoJSON або GeoPackage, до 50 МБ)").set_input_files(export)
+    page.get_by_role("button", name="Імпортувати").click()
+    expect(page).to_have_url(re.compile(r"\?batch=\d+$"), timeout=60_000)
+    expect(page.get_by_test_id("import-summary")).to_contain_text("Імпортовано 120 правопорушень")
     context.close()

@@ -1,5 +1,6 @@
-"""The analyst's upload form: imports through the page, reports in Ukrainian, refuses
-cleanly, and offers the rejected rows for download."""
+"""The analyst's upload form: imports through the page (the form queues a job, a real
+worker runs it, the job's page shows the report), reports in Ukrainian, refuses cleanly,
+and offers the rejected rows for download."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import pytest
 from sqlalchemy import text
 
+from geoapp import jobs
 from tests.conftest import csrf_from, sign_in
 
 PAGE = "/staff/c/bucha/incidents/"
@@ -17,6 +19,7 @@ IN_BUCHA = "30.2100,50.5450"
 
 @pytest.fixture()
 def analyst(app, staff, engine):
+    jobs.queue(app.config).empty()
     client = app.test_client()
     sign_in(client, staff["analyst"])
     yield client
@@ -26,10 +29,19 @@ def analyst(app, staff, engine):
             conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
 
 
-def post(client, body: bytes, name: str = "export.csv", **fields):
+def send(client, body: bytes, name: str = "export.csv", **fields):
     token = csrf_from(client.get(PAGE).get_data(as_text=True))
     data = {"csrf_token": token, "profile": "default", "file": (io.BytesIO(body), name), **fields}
     return client.post(PAGE, data=data, content_type="multipart/form-data")
+
+
+def post(client, body: bytes, name: str = "export.csv", **fields):
+    """Send the form, let a real worker run the queued import, and open the job's page."""
+    resp = send(client, body, name, **fields)
+    assert resp.status_code == 303 and "/incidents/jobs/" in resp.headers["Location"]
+    jobs.work(client.application, burst=True, simple=True)
+    assert client.get(resp.headers["Location"] + "/status").get_json()["done"]
+    return client.get(resp.headers["Location"], follow_redirects=True)
 
 
 def count(engine) -> int:
@@ -52,6 +64,7 @@ def test_an_analyst_imports_through_the_page(analyst, engine):
     assert "«999» — не стаття Кримінального кодексу" in html
     assert count(engine) == 2
     batch = re.search(r'data-batch="(\d+)"', html)[1]
+    assert resp.request.args["batch"] == batch  # the finished job led to its batch
     csv = analyst.get(f"{PAGE}batches/{batch}/rejections.csv")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert csv.get_data(as_text=True).lstrip("\ufeff").splitlines() == [
@@ -64,7 +77,7 @@ def test_an_analyst_imports_through_the_page(analyst, engine):
 def test_a_file_with_missing_columns_is_refused_in_ukrainian_and_changes_nothing(analyst, engine):
     resp = post(analyst, b"date,article\n2025-01-01,185\n")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400
+    assert resp.status_code == 200  # the job's page: the job ran, the file was refused
     assert "export.csv: для вибраного профілю бракує стовпців" in html
     assert 'aria-invalid="true"' in html
     assert count(engine) == 0
@@ -79,7 +92,7 @@ def test_all_or_nothing_refuses_a_file_with_one_bad_row(analyst, engine):
     body = "\n".join(rows).encode()
     resp = post(analyst, body, strict="on")
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400
+    assert resp.status_code == 200
     assert "у режимі «все або нічого» нічого не імпортовано" in html
     assert "дата «31.02.2025» незрозуміла" in html
     assert 'download="rejections.csv" href="data:text/csv' in html
@@ -96,8 +109,17 @@ def test_a_viewer_may_not_import_and_another_community_is_unknown(app, staff, en
     assert olena.get(PAGE).status_code == 404
 
 
+def test_a_form_without_a_file_or_profile_is_refused_at_once(analyst):
+    token = csrf_from(analyst.get(PAGE).get_data(as_text=True))
+    resp = analyst.post(PAGE, data={"csrf_token": token, "profile": "default"})
+    assert resp.status_code == 400 and "Виберіть файл для імпорту." in resp.get_data(as_text=True)
+    resp = send(analyst, b"date\n", profile="../../etc")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and "Виберіть профіль імпорту зі списку." in html
+
+
 def test_a_file_far_over_the_limit_is_refused_with_a_message(analyst, engine):
-    resp = post(analyst, b"date,article,lon,lat,ref\n" + b"x" * (61 * 2**20))
+    resp = send(analyst, b"date,article,lon,lat,ref\n" + b"x" * (61 * 2**20))
     assert resp.status_code == 413
     assert "Файл завеликий" in resp.get_data(as_text=True)
     assert count(engine) == 0

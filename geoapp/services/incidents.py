@@ -211,6 +211,10 @@ def _reasons(table: Table, occurred: np.ndarray, articles: np.ndarray) -> np.nda
 
 
 Hasher = Callable[[Iterable[str]], list[bytes]]
+# Told where an import is: a stage ("reading", "waiting" for another import of the community,
+# "checking", "writing", "counting") and the share of the whole import done when it starts
+# (a job's progress bar shows it).
+Progress = Callable[[str, float], None]
 
 
 def copy_incidents(
@@ -364,6 +368,7 @@ def _load(
     batch_id: int,
     hasher: Hasher,
     policy: CellPolicy,
+    progress: Progress | None = None,
 ) -> int:
     """Write the incidents and recount the community's cells; return how many were written.
 
@@ -387,6 +392,8 @@ def _load(
         try:
             while not sent.wait(0.05) and not written.done():
                 pass  # the hashing needs the interpreter more than the counting does
+            if progress is not None:
+                progress("counting", 0.8)
             table = incident_cells.cell_rows(before + new, srid, policy.k, policy.public_sizes)
         finally:
             count = written.result()  # the COPY's own error, if any, is the one raised
@@ -404,6 +411,8 @@ def import_file(
     profile: str = "default",
     strict: bool = False,
     cells: CellPolicy | None = None,
+    progress: Progress | None = None,
+    name: str | None = None,
 ) -> ImportReport:
     """Import one file of incidents; see the module docstring for what is kept and refused.
 
@@ -412,20 +421,29 @@ def import_file(
     community's gazetteer) or the file's point geometry.  Every check runs on whole
     columns (a million-row export takes seconds, see bench/); imports into one community
     take turns (an advisory lock), so two files cannot both add the same reference.
+
+    `name` is the file's name as the person knows it (an upload is stored under a name of
+    ours), used in the report, the batch and every message; `progress` hears each stage.
     """
     path = Path(path)
-    report = ImportReport(file_name=path.name)
+    name = name or path.name
+    report = ImportReport(file_name=name)
+    tell = progress or (lambda stage, done: None)
+    tell("reading", 0.05)
     try:
         table = read_table(path, load_profile(profile))
     except FileRejected as exc:
-        raise IncidentFileError(str(exc), report) from exc
+        raise IncidentFileError(str(exc).replace(path.name, name), report) from exc
     if not len(table):
-        raise IncidentFileError(f"{path.name}: no rows", report)
+        raise IncidentFileError(f"{name}: no rows", report)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     known = known_articles(data_dir)
+    lock = {"key": IMPORT_LOCK, "c": community_id}
     try:
-        session.execute(text("SELECT pg_advisory_xact_lock(:key, :c)"),
-                        {"key": IMPORT_LOCK, "c": community_id})  # fmt: skip
+        if not session.execute(text("SELECT pg_try_advisory_xact_lock(:key, :c)"), lock).scalar():
+            tell("waiting", 0.3)  # another import of this community holds the turn
+            session.execute(text("SELECT pg_advisory_xact_lock(:key, :c)"), lock)
+        tell("checking", 0.3)
         _locate_addresses(session, table, community_id)
         occurred = _parsed_dates(table.date)
         articles = _parsed(table.article, lambda a: normalise_article(a, known))
@@ -443,9 +461,9 @@ def import_file(
         report.rejected = [(int(table.line[k]), str(why[k])) for k in np.flatnonzero(~pd.isna(why))]
         if strict and report.rejected:
             raise IncidentFileError(
-                f"{path.name}: {len(report.rejected)} rows cannot be imported; with --strict "
+                f"{name}: {len(report.rejected)} rows cannot be imported; with --strict "
                 "nothing was imported", report)  # fmt: skip
-        batch = ImportBatch(community_id=community_id, file_name=path.name,
+        batch = ImportBatch(community_id=community_id, file_name=name,
                             sha256=digest, profile=profile,
                             accepted=0, rejected=len(report.rejected),
                             errors=[list(r) for r in report.rejected[:1000]],
@@ -464,13 +482,14 @@ def import_file(
             rows["ref"] = table.ref[chosen]
         else:
             rows["ref_hash"] = hashes[keep]
+        tell("writing", 0.5)
         report.accepted = batch.accepted = _load(
             session, rows, community_id, batch.id, partial(ref_hashes, secret, community_id),
-            cells or CellPolicy())  # fmt: skip
+            cells or CellPolicy(), progress)  # fmt: skip
         report.batch_id = batch.id
         audit.record(session, "incidents.import", actor, community_id=community_id,
                      object_type="import_batch", object_id=batch.id,
-                     details={"file": path.name, "sha256": batch.sha256,
+                     details={"file": name, "sha256": batch.sha256,
                               "accepted": report.accepted,
                               "rejected": len(report.rejected)})  # fmt: skip
         session.commit()

@@ -1,14 +1,13 @@
 """Incident statistics for a community's analysts: upload a file, read the report, see the map.
 
-Analysts (and coordinators, admins) import; viewers may not.  The map here asks the
-layer API with the analyst's cookie, so it shows exact counts and individual incidents;
-the public map shows the same cells suppressed.
+Analysts (and coordinators, admins) import; viewers may not.  The upload is imported by
+the job worker (geoapp.jobs); the analyst waits on the job's page, at a progress bar.
+The map here asks the layer API with the analyst's cookie, so it shows exact counts and
+individual incidents; the public map shows the same cells suppressed.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import (
@@ -17,21 +16,25 @@ from flask import (
     abort,
     current_app,
     g,
+    jsonify,
+    make_response,
+    redirect,
     render_template,
     request,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from geoapp import db
+from geoapp import db, jobs
 from geoapp.i18n import current_language
 from geoapp.models.incident import ImportBatch
 from geoapp.models.user import Role
 from geoapp.services.communities import summary_by_slug
 from geoapp.services.incident_files import MAX_BYTES, profile_names
-from geoapp.services.incidents import CellPolicy, ImportReport, IncidentFileError, import_file
+from geoapp.services.incidents import ImportReport
 from geoapp.web.access import community_role
 from geoapp.web.incident_layers import filter_options
 from geoapp.web.incident_messages import translate_reason
@@ -92,11 +95,12 @@ def _report(batch: ImportBatch) -> ImportReport:
 
 @bp.post("/")
 @community_role(Role.ANALYST)
-def upload(slug: str) -> tuple[str, int]:
-    """Import an uploaded file; the page comes back with the report (or the refusal).
+def upload(slug: str) -> Response | tuple[str, int]:
+    """Queue an uploaded file's import and go to its status page (303).
 
-    The file is written to a temporary file first because the readers (XLSX, GeoPackage)
-    need a seekable path; it is deleted when the import ends.
+    The import runs in the job worker (geoapp.jobs), so no file is bound by the web
+    server's request timeout; when the job service cannot take it, the page says so
+    (503) and nothing is stored.
     """
     form = {"profile": request.form.get("profile", "default"),
             "strict": request.form.get("strict") == "on"}  # fmt: skip
@@ -105,23 +109,104 @@ def upload(slug: str) -> tuple[str, int]:
         return _page(400, form=form, error=_("Choose a file to import."))
     if form["profile"] not in profile_names():
         return _page(400, form=form, error=_("Choose an import profile from the list."))
-    suffix = Path(upload_file.filename).suffix.lower()[:10]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix}"
-        upload_file.save(path)
-        named = path.with_name(Path(upload_file.filename).name[:200] or path.name)
-        path.rename(named)
-        try:
-            report = import_file(
-                db.session(), named, g.community.id, current_app.config["SECRET_KEY"],
-                current_app.config["GEOAPP_DATA_DIR"], actor=current_user.user.email,
-                profile=form["profile"], strict=bool(form["strict"]),
-                cells=CellPolicy.from_config(current_app.config),
-            )  # fmt: skip
-        except IncidentFileError as exc:
-            return _page(400, form=form, error=translate_reason(str(exc)),
-                         report=exc.report, download=_download(exc.report))  # fmt: skip
-    return _page(form=form, report=report, download=_download(report))
+    try:
+        job_id = jobs.enqueue_import(
+            current_app.config, upload_file.stream, upload_file.filename, g.community.id,
+            actor=current_user.user.email, profile=form["profile"], strict=bool(form["strict"]),
+        )  # fmt: skip
+    except jobs.JobsUnavailableError as exc:
+        current_app.logger.error("import not queued: %s", exc)
+        return _page(503, form=form, error=_unavailable())
+    return redirect(url_for("incidents.job", slug=slug, job_id=job_id), 303)
+
+
+def _unavailable() -> str:
+    return _("The import service is unavailable right now; nothing was imported. "
+             "Try again in a few minutes, or tell the administrator.")  # fmt: skip
+
+
+def _stage_label(stage: str) -> str:
+    labels = {
+        "queued": _("Waiting for the import service…"),
+        "reading": _("Reading the file…"),
+        "waiting": _("Waiting for another import into this community to finish…"),
+        "checking": _("Checking the rows…"),
+        "writing": _("Writing the incidents…"),
+        "counting": _("Counting the map cells…"),
+    }
+    return labels.get(stage, labels["queued"])
+
+
+def _job(job_id: str, as_json: bool = False) -> jobs.ImportJob:
+    """The community's import job, or 404 (unknown, expired, another community's).
+
+    When the queue cannot be asked: 503, with the page and its message (or JSON).
+    """
+    try:
+        found = jobs.import_job(current_app.config, job_id, g.community.id)
+    except (jobs.JobsUnavailableError, RedisError) as exc:
+        current_app.logger.error("import job not read: %s", exc)
+        if as_json:
+            abort(make_response(jsonify(status="unavailable", label=_unavailable()), 503))
+        abort(make_response(*_page(503, error=_unavailable())))
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/jobs/<job_id>")
+@community_role(Role.ANALYST)
+def job(slug: str, job_id: str) -> Response | tuple[str, int]:
+    """An import job: its progress bar while it runs, then its report.
+
+    A finished import goes to the page at its batch (`?batch=`), as the form did before;
+    a refused file or a failed job shows the message and report here.  Without
+    JavaScript the page refreshes itself until the job is done.
+    """
+    found = _job(job_id)
+    if not found.done:
+        html = render_template(
+            "staff/import_job.html", community=g.community, job=found,
+            label=_stage_label(found.stage),
+            status_url=url_for("incidents.job_status", slug=slug, job_id=job_id),
+        )  # fmt: skip
+        return html, 200
+    result = found.result or {}
+    form = {"profile": found.profile, "strict": found.strict}
+    if result.get("batch_id"):
+        return redirect(url_for("incidents.page", slug=slug, batch=result["batch_id"]), 303)
+    if "refused" in result:
+        rejected = [(int(n), str(why)) for n, why in result.get("rejected", [])]
+        report = ImportReport(str(result.get("file_name", found.name)),
+                              int(result.get("accepted", 0)), rejected)  # fmt: skip
+        return _page(form=form, error=translate_reason(str(result["refused"])), report=report,
+                     download=_download(report))  # fmt: skip
+    if found.timed_out:
+        minutes = max(1, round(current_app.config["GEOAPP_IMPORT_TIMEOUT"] / 60))
+        error = _(
+            "The import of %(name)s took longer than its time limit (%(minutes)d min) "
+            "and was stopped; nothing was imported.",
+            name=found.name,
+            minutes=minutes,
+        )
+    else:
+        error = _(
+            "The import of %(name)s did not finish; nothing was imported. Try again, "
+            "or tell the administrator if it fails again.",
+            name=found.name,
+        )
+    return _page(form=form, error=error)
+
+
+@bp.get("/jobs/<job_id>/status")
+@community_role(Role.ANALYST)
+def job_status(slug: str, job_id: str) -> Response:
+    """The job's progress as JSON, for the status page's script (polled every second)."""
+    found = _job(job_id, as_json=True)
+    response = jsonify(status=found.status, stage=found.stage, label=_stage_label(found.stage),
+                       fraction=found.fraction, done=found.done)  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _download(report: ImportReport) -> str | None:

@@ -1,7 +1,8 @@
 /* The import form with a progress bar: the file goes up by XMLHttpRequest so its progress
- * can be shown; the server's answer is the same page, from which the result panel is
- * taken (no script in it runs).  A successful import reloads the page at its batch so the
- * map shows the new counts.  Without JavaScript the form posts as usual. */
+ * can be shown.  An accepted upload is answered with a redirect to its import job's page
+ * (which shows the import's own progress), where the browser then goes; a refused form is
+ * the same page again, from which the result panel is taken (no script in it runs).
+ * Without JavaScript the form posts as usual. */
 (function () {
   "use strict";
   var form = document.getElementById("import-form");
@@ -28,8 +29,9 @@
     xhr.onload = function () {
       var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
       var result = doc.getElementById("import-result");
-      if (xhr.status === 200 && result && result.dataset.batch) {
-        window.location.assign(window.location.pathname + "?batch=" + result.dataset.batch);
+      var redirected = xhr.responseURL && xhr.responseURL.split("?")[0] !== form.action;
+      if (xhr.status === 200 && redirected) {
+        window.location.assign(xhr.responseURL);  // the job's page, or the finished batch
         return;
       }
       form.querySelector("button").disabled = false;
