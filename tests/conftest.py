@@ -130,7 +130,7 @@ def app_config(database_url: str, **extra: object) -> dict[str, object]:
 def worker_environment(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a `geoapp worker` process serving this run's app (same secret)."""
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-            "SECRET_KEY": "test-secret", "GEOAPP_JOB_QUEUE": JOB_QUEUE,
+            "SECRET_KEY": TEST_SECRET, "GEOAPP_JOB_QUEUE": JOB_QUEUE,
             "GEOAPP_UPLOAD_DIR": str(UPLOAD_DIR), "PYTHONPATH": str(Path(__file__).parent.parent),
             **extra}  # fmt: skip
 
