@@ -7,8 +7,12 @@ committed; tests that write use `db_session`, whose work is rolled back.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +34,7 @@ from geoapp.models.user import Agency, Role
 from geoapp.services import accounts
 from geoapp.services.categories import sync_defaults
 from geoapp.services.communities import get_by_slug
+from geoapp.services.contact_keys import generate_key_file
 from geoapp.services.incident_groups import sync_groups
 from geoapp.services.pilot import load_pilot
 
@@ -79,6 +84,16 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 LIMIT_PREFIX = f"geoapp-test-{os.getpid()}"
 
 
+@functools.cache
+def contact_key_file() -> Path:
+    """This run's contact key file (mode 600, in a private temporary folder, removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="geoapp-contact-keys-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "contact-keys"
+    generate_key_file(path)
+    return path
+
+
 def app_config(database_url: str, **extra: object) -> dict[str, object]:
     """Settings for an app under test: its own database, Redis limits under a run prefix."""
     return {
@@ -90,6 +105,9 @@ def app_config(database_url: str, **extra: object) -> dict[str, object]:
         "GEOAPP_LIMIT_PREFIX": LIMIT_PREFIX,
         "SESSION_COOKIE_SECURE": False,
         "GEOAPP_REPORT_LIMIT": "100000 per hour",  # tests submit from one address
+        "GEOAPP_CONTACT_KEY_FILE": str(contact_key_file()),
+        "GEOAPP_CONTACT_KEYS": None,
+        "GEOAPP_CONTACT_DEV_KEY_FILE": None,
         **extra,
     }
 
