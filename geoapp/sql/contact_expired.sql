@@ -7,7 +7,8 @@ FROM concern_contact cc
 JOIN concern c ON c.id = cc.concern_id
 WHERE c.status::text = ANY(:closed)
   AND COALESCE(
-        (SELECT max(e.at) FROM concern_event e
-          WHERE e.concern_id = c.id AND e.from_status IS DISTINCT FROM e.to_status),
+        (SELECT e.at FROM concern_event e
+          WHERE e.concern_id = c.id AND e.from_status IS DISTINCT FROM e.to_status
+          ORDER BY e.id DESC LIMIT 1),
         c.updated_at
       ) < :cutoff;
