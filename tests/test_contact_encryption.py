@@ -12,11 +12,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from geoapp import create_app
+from geoapp.db import check_postgis, make_engine
+from geoapp.migrate import upgrade
 from geoapp.services import contacts
 from geoapp.services.contact_keys import ContactKeyError, from_settings, generate_key_file
 from tests.conftest import app_config, contact_key_file, sign_in
@@ -268,6 +271,8 @@ def test_a_wrong_key_shows_a_clear_message_not_a_500_nor_the_ciphertext(
                  "AND object_id = :p ORDER BY id DESC LIMIT 1"), {"p": receipt["public_id"]},
         )  # fmt: skip
     assert details == {"found": True, "readable": False}
+    ukrainian = coordinator.get(f"/staff/c/bucha/concerns/{receipt['public_id']}/contact?lang=uk")
+    assert "неможливо розшифрувати" in ukrainian.get_data(as_text=True)
 
 
 def _close(engine, public_id: str, status: str, days_ago: int) -> None:
@@ -331,3 +336,58 @@ def test_a_reopened_concern_keeps_its_contact(client, engine):
     with Session(engine) as sess:
         contacts.purge(sess, 90, actor="test")
     assert _raw_contact(engine, receipt["public_id"]) is not None
+
+
+@pytest.fixture()
+def database_at_0014(database_url):
+    """A database of its own migrated to 0014, with one plaintext contact as it used to be."""
+    base = make_url(database_url)
+    name = f"{base.database}_contacts_migration"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    check_postgis(engine)
+    upgrade(url, "0014")
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))  # no concern needed
+        conn.execute(
+            text("INSERT INTO concern_contact (concern_id, name, phone, email, consent) "
+                 "VALUES (1, :n, :p, NULL, true)"), {"n": NAME, "p": PHONE},
+        )  # fmt: skip
+    yield url, engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _no_contact_settings(monkeypatch) -> None:
+    for name in ("GEOAPP_CONTACT_KEY_FILE", "GEOAPP_CONTACT_KEYS", "GEOAPP_LOCAL_DEV"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_migration_seals_stored_plaintext_contacts(database_at_0014, monkeypatch):
+    url, engine = database_at_0014
+    _no_contact_settings(monkeypatch)
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("GEOAPP_CONTACT_KEYS", key)
+    upgrade(url, "0016")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT cc.*, cc::text AS whole FROM concern_contact cc")).one()
+    assert NAME not in row.whole and PHONE not in row.whole
+    assert Fernet(key).decrypt(row.name_enc.encode()).decode() == NAME
+    assert Fernet(key).decrypt(row.phone_enc.encode()).decode() == PHONE
+    assert Fernet(key).decrypt(row.email_enc.encode()).decode() == ""
+
+
+def test_the_migration_without_a_key_stops_and_changes_nothing(database_at_0014, monkeypatch):
+    url, engine = database_at_0014
+    _no_contact_settings(monkeypatch)
+    with pytest.raises(RuntimeError, match="no contact key is configured"):
+        upgrade(url, "0016")
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0014"
+        assert conn.scalar(text("SELECT phone FROM concern_contact")) == PHONE
