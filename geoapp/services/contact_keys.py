@@ -98,22 +98,46 @@ def write_key_file(path: Path, keys: list[str]) -> None:
             out.write("".join(f"{k}\n" for k in keys))
             out.flush()
             os.fsync(out.fileno())
+        _keep_owner(path, tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
+def _keep_owner(path: Path, tmp: Path) -> None:
+    """Give the new file the old one's owner (root rotating must not lock the app's user out)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.chown(tmp, info.st_uid, info.st_gid)
+        except PermissionError as exc:
+            raise ContactKeyError(
+                f"{path} belongs to another user; run the rotation as that user"
+            ) from exc
+
+
 def generate_key_file(path: Path) -> None:
     """Create a key file with one new key, mode 600, unless it exists (then keep it)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write("# geoapp contact keys, newest first (generated for local development)\n")
-        out.write(Fernet.generate_key().decode("ascii") + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write("# geoapp contact keys, newest first (generated for local development)\n")
+            out.write(Fernet.generate_key().decode("ascii") + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(tmp, path)  # atomic, complete, and never over a key another process made
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class ContactKeys:
@@ -146,7 +170,13 @@ class ContactKeys:
                 info = check_mode(self.path)
                 seen = (info.st_ino, info.st_size, info.st_mtime_ns)
                 if seen != self._seen:
-                    text = self.path.read_text(encoding="ascii", errors="replace")
+                    try:
+                        text = self.path.read_text(encoding="ascii", errors="replace")
+                    except OSError as exc:
+                        raise ContactKeyError(
+                            f"GEOAPP_CONTACT_KEY_FILE {self.path} cannot be read ({exc.strerror}); "
+                            "it must belong to the user the app runs as"
+                        ) from exc
                     self._keys = _parse(text, f"GEOAPP_CONTACT_KEY_FILE {self.path}")
                     self._multi, self._seen = None, seen
             if self._multi is None:

@@ -82,6 +82,7 @@ def read(session: Session, keys: ContactKeys | None, concern_id: int) -> Contact
         return Contact(keys.unseal(row.name_enc), keys.unseal(row.phone_enc),
                        keys.unseal(row.email_enc))  # fmt: skip
     except ContactKeyError as exc:
+        log.error("contact of concern %s not opened: %s", concern_id, exc)
         raise ContactUnreadable(str(exc)) from exc
 
 
@@ -131,6 +132,8 @@ def _reseal(session: Session, multi: MultiFernet, newest: Fernet, batch: int) ->
     """
     changed = unreadable = 0
     after = -1
+    update = text("UPDATE concern_contact SET name_enc = :a, phone_enc = :b, email_enc = :c "
+                  "WHERE concern_id = :i")  # fmt: skip
     while True:
         rows = session.execute(
             text("SELECT concern_id, name_enc, phone_enc, email_enc FROM concern_contact "
@@ -139,6 +142,7 @@ def _reseal(session: Session, multi: MultiFernet, newest: Fernet, batch: int) ->
         ).all()  # fmt: skip
         if not rows:
             return changed, unreadable
+        fresh_rows: list[dict[str, object]] = []
         for row in rows:
             after = row.concern_id
             tokens = [row.name_enc, row.phone_enc, row.email_enc]
@@ -149,12 +153,10 @@ def _reseal(session: Session, multi: MultiFernet, newest: Fernet, batch: int) ->
             except InvalidToken:
                 unreadable += 1
                 continue
-            session.execute(
-                text("UPDATE concern_contact SET name_enc = :a, phone_enc = :b, email_enc = :c "
-                     "WHERE concern_id = :i"),
-                {"a": fresh[0], "b": fresh[1], "c": fresh[2], "i": row.concern_id},
-            )  # fmt: skip
-            changed += 1
+            fresh_rows.append({"a": fresh[0], "b": fresh[1], "c": fresh[2], "i": row.concern_id})
+        if fresh_rows:
+            session.execute(update, fresh_rows)
+            changed += len(fresh_rows)
         session.commit()
 
 
