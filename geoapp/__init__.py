@@ -30,9 +30,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from geoapp import db, i18n, web
     from geoapp.layers import load_layers
+    from geoapp.services import contact_keys
 
     app.json.sort_keys = False  # keep GeoJSON members in RFC 7946 order
     db.init_app(app)
+    # Residents' contact keys (privacy rule 1): an unusable key setting stops the start;
+    # no setting at all (outside local development) only means contacts are not stored.
+    app.extensions["geoapp.contact_keys"] = contact_keys.from_settings(app.config)
+    if app.extensions["geoapp.contact_keys"] is None and not app.config.get("TESTING"):
+        app.logger.warning(contact_keys.NOT_CONFIGURED)
     app.extensions["geoapp.layers"] = load_layers(app.config["GEOAPP_LAYERS_DIR"])
     if app.config.get("GEOAPP_GEOCODER_URL"):
         from geoapp.services.geocode_online import OnlineGeocoder

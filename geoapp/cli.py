@@ -64,6 +64,87 @@ def db_upgrade() -> None:
         groups = sync_groups(sess)
     click.echo(f"schema up to date (PostGIS {version}); {count} concern categories, "
                f"{groups} incident groups")  # fmt: skip
+    _purge_contacts(dry_run=False, days=None)  # erasure is due whenever it can run
+
+
+@main.group("contacts")
+def contacts_group() -> None:
+    """Residents' contact details: the encryption key and their erasure (privacy rule 1)."""
+
+
+def _contact_keys():
+    from geoapp.services.contact_keys import NOT_CONFIGURED
+
+    keys = current_app.extensions.get("geoapp.contact_keys")
+    if keys is None:
+        raise click.ClickException(NOT_CONFIGURED)
+    return keys
+
+
+@contacts_group.command("rotate-key")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@with_appcontext
+def contacts_rotate_key(batch: int) -> None:
+    """Seal every stored contact with a new key and retire the old ones.
+
+    Key file: a new key is put first (running workers re-read the file), every contact is
+    re-encrypted, then the old keys are removed from the file.  Environment keys: the first
+    run prints a new key to put first in GEOAPP_CONTACT_KEYS; after the restart, the second
+    run re-encrypts and says which keys to remove.  Safe to run again after an interruption.
+    """
+    from geoapp.services.contact_keys import ContactKeyError
+    from geoapp.services.contacts import rotate_key
+
+    keys = _contact_keys()
+    with db.cli_session() as sess:
+        try:
+            done = rotate_key(sess, keys, actor="cli", batch=batch)
+        except ContactKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if done.pending_env:
+        click.echo("a new contact key (shown only now); put it FIRST in GEOAPP_CONTACT_KEYS, "
+                   "keep the current key after it, restart every process, then run "
+                   "`geoapp contacts rotate-key` again to re-encrypt:")  # fmt: skip
+        click.echo(done.new_key)
+        return
+    click.echo(f"{done.re_encrypted} contact(s) re-encrypted with key {done.new_key_id}")
+    if keys.path is not None:
+        click.echo(f"{keys.path}: now holds only key {done.new_key_id}; "
+                   f"retired: {', '.join(done.dropped) or 'none'}")  # fmt: skip
+    elif done.dropped:
+        click.echo(f"keep only the first key in GEOAPP_CONTACT_KEYS ({done.new_key_id}) and "
+                   f"restart; remove the key(s) {', '.join(done.dropped)}")  # fmt: skip
+    else:
+        click.echo("GEOAPP_CONTACT_KEYS holds only this key: nothing to remove")
+    if done.unreadable:
+        click.echo(f"warning: {done.unreadable} contact(s) cannot be opened by any configured "
+                   "key and were left as they are", err=True)  # fmt: skip
+
+
+def _purge_contacts(dry_run: bool, days: int | None) -> None:
+    from geoapp.services.contacts import purge
+
+    retention = days if days is not None else current_app.config["GEOAPP_CONTACT_RETENTION_DAYS"]
+    with db.cli_session() as sess:
+        try:
+            count = purge(sess, retention, actor="cli", dry_run=dry_run)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    verb = "would be erased" if dry_run else "erased"
+    click.echo(f"{count} contact(s) of concerns closed more than {retention} days ago {verb}")
+
+
+@contacts_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what is due; change nothing.")
+@click.option("--days", type=click.IntRange(1), default=None,
+              help="Retention in days (default: GEOAPP_CONTACT_RETENTION_DAYS).")  # fmt: skip
+@with_appcontext
+def contacts_purge(dry_run: bool, days: int | None) -> None:
+    """Erase the contacts of concerns closed (resolved, rejected) longer ago than the retention.
+
+    Run it daily (a systemd timer or cron; see README); `geoapp db upgrade` runs it too.
+    """
+    _purge_contacts(dry_run, days)
 
 
 @main.group("boundaries")

@@ -107,6 +107,21 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_JOB_QUEUE": env.get("GEOAPP_JOB_QUEUE", "geoapp"),
         "GEOAPP_UPLOAD_DIR": env.get("GEOAPP_UPLOAD_DIR", str(PROJECT_ROOT / "var" / "uploads")),
         "GEOAPP_IMPORT_TIMEOUT": int(env.get("GEOAPP_IMPORT_TIMEOUT", str(30 * 60))),
+        # Residents' contact details (privacy rule 1) are sealed with Fernet keys kept apart
+        # from the database, newest first: a file of mode 600 (one key a line) or, for
+        # containers, the environment (comma-separated); not both.  In local development with
+        # neither, a key file is generated once under var/ and kept.  Outside it, with neither,
+        # reports are accepted without their contact (and the resident is told).
+        "GEOAPP_CONTACT_KEY_FILE": env.get("GEOAPP_CONTACT_KEY_FILE") or None,
+        "GEOAPP_CONTACT_KEYS": env.get("GEOAPP_CONTACT_KEYS") or None,
+        "GEOAPP_CONTACT_DEV_KEY_FILE": (
+            str(PROJECT_ROOT / "var" / "contact-keys")
+            if env.get("GEOAPP_LOCAL_DEV") == "1"
+            else None
+        ),
+        # Contacts are erased this many days after their concern is closed (resolved or
+        # rejected): `geoapp contacts purge`, run daily (README) and by `geoapp db upgrade`.
+        "GEOAPP_CONTACT_RETENTION_DAYS": int(env.get("GEOAPP_CONTACT_RETENTION_DAYS", "90")),
     }
 
 

@@ -7,6 +7,8 @@ committed; tests that write use `db_session`, whose work is rolled back.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import re
 import secrets
@@ -35,6 +37,7 @@ from geoapp.models.user import Agency, Role
 from geoapp.services import accounts
 from geoapp.services.categories import sync_defaults
 from geoapp.services.communities import get_by_slug
+from geoapp.services.contact_keys import generate_key_file
 from geoapp.services.incident_groups import sync_groups
 from geoapp.services.pilot import load_pilot
 
@@ -107,6 +110,16 @@ JOB_QUEUE = f"geoapp-test-{os.getpid()}"
 UPLOAD_DIR = Path(tempfile.gettempdir()) / f"geoapp-test-uploads-{os.getpid()}"
 
 
+@functools.cache
+def contact_key_file() -> Path:
+    """This run's contact key file (mode 600, in a private temporary folder, removed at exit)."""
+    folder = Path(tempfile.mkdtemp(prefix="geoapp-contact-keys-"))
+    atexit.register(shutil.rmtree, folder, True)
+    path = folder / "contact-keys"
+    generate_key_file(path)
+    return path
+
+
 def app_config(database_url: str, **extra: object) -> dict[str, object]:
     """Settings for an app under test: its own database, Redis limits under a run prefix."""
     return {
@@ -123,6 +136,9 @@ def app_config(database_url: str, **extra: object) -> dict[str, object]:
         "GEOAPP_SIGNIN_TOTAL_LIMIT": "100000 per hour",
         "GEOAPP_JOB_QUEUE": JOB_QUEUE,
         "GEOAPP_UPLOAD_DIR": str(UPLOAD_DIR),
+        "GEOAPP_CONTACT_KEY_FILE": str(contact_key_file()),
+        "GEOAPP_CONTACT_KEYS": None,
+        "GEOAPP_CONTACT_DEV_KEY_FILE": None,
         **extra,
     }
 

@@ -60,7 +60,7 @@ def test_categories_are_listed_with_handling(client):
     assert client.get("/api/v1/communities/atlantis/categories").status_code == 404
 
 
-def test_a_report_is_stored_once_and_a_retry_returns_the_first(client, engine):
+def test_a_report_is_stored_once_and_a_retry_returns_the_first(app, client, engine):
     t = token()
     body = {
         "category": "poor_lighting",
@@ -81,12 +81,11 @@ def test_a_report_is_stored_once_and_a_retry_returns_the_first(client, engine):
     assert 0 < row.moved <= 75  # snapped to a 100 m grid: at most half its diagonal away
     assert row.located_by == "pin"
     with engine.connect() as conn:
-        assert (
-            conn.scalar(
-                text("SELECT phone FROM concern_contact WHERE concern_id = :i"), {"i": row.id}
-            )
-            == "+380 67 123 45 67"
+        sealed = conn.scalar(
+            text("SELECT phone_enc FROM concern_contact WHERE concern_id = :i"), {"i": row.id}
         )
+    assert "123 45 67" not in sealed  # sealed at rest (privacy rule 1)
+    assert app.extensions["geoapp.contact_keys"].unseal(sealed) == "+380 67 123 45 67"
 
 
 def test_parallel_retries_store_exactly_one(app, engine):

@@ -33,7 +33,7 @@ QUERY = {
 
 
 @pytest.fixture(scope="module")
-def private_concern(engine, worried):  # noqa: F811
+def private_concern(engine, worried, app):  # noqa: F811
     """An accepted concern with a contact and a description: neither may leave."""
     with Session(engine) as sess:
         bucha = get_by_slug(sess, "bucha")
@@ -41,10 +41,14 @@ def private_concern(engine, worried):  # noqa: F811
             category="vandalism", description=TEXT, lon=SECRET_POINT[0], lat=SECRET_POINT[1],
             client_token="export-private-0001", contact_name=CONTACT["name"],
             contact_phone=CONTACT["phone"], contact_email=CONTACT["email"],
-            consent=True))  # fmt: skip
+            consent=True), contact_keys=app.extensions["geoapp.contact_keys"])  # fmt: skip
         sess.execute(text("UPDATE concern SET status = 'accepted' "
                           "WHERE client_token = 'export-private-0001'"))  # fmt: skip
         sess.commit()
+        stored = sess.execute(text("SELECT count(*) FROM concern_contact cc JOIN concern c "
+                                   "ON c.id = cc.concern_id WHERE c.client_token = "
+                                   "'export-private-0001'")).scalar()  # fmt: skip
+    assert stored == 1  # the contact exists, so the checks below can catch it leaving
     return SECRET_POINT
 
 

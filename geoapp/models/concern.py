@@ -40,6 +40,8 @@ class Status(enum.StrEnum):
 
 
 PUBLIC_STATUSES = (Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED)
+# Closed: the reporter's contact is erased a set time after (GEOAPP_CONTACT_RETENTION_DAYS).
+CLOSED_STATUSES = (Status.RESOLVED, Status.REJECTED)
 
 
 class Concern(Base):
@@ -72,16 +74,23 @@ class Concern(Base):
 
 
 class ConcernContact(Base):
-    """How to reach the resident, given with consent; coordinators only."""
+    """How to reach the resident, given with consent; coordinators only.
+
+    Every field is a Fernet token (services/contacts.py seals and opens them with keys
+    kept outside the database); an absent field is a sealed empty string, so a copy of
+    the table tells neither the details nor which of them were given.  The CHECKs
+    (migration 0016) refuse anything that is not a token.  The row is deleted a set
+    time after the concern is closed (`geoapp contacts purge`).
+    """
 
     __tablename__ = "concern_contact"
 
     concern_id: Mapped[int] = mapped_column(
         ForeignKey("concern.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(254))
+    name_enc: Mapped[str] = mapped_column(Text)
+    phone_enc: Mapped[str] = mapped_column(Text)
+    email_enc: Mapped[str] = mapped_column(Text)
     consent: Mapped[bool] = mapped_column(Boolean)
 
 

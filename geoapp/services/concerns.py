@@ -18,7 +18,9 @@ from geoapp import sql
 from geoapp.models.category import Category
 from geoapp.models.community import Community
 from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, ConcernPhoto
+from geoapp.services import contacts
 from geoapp.services.communities import covers
+from geoapp.services.contact_keys import ContactKeys
 from geoapp.services.geocode import geocode
 from geoapp.services.locate import locate
 from geoapp.services.photos import PhotoError, clean_photo
@@ -73,6 +75,7 @@ class Receipt:
     short_code: str
     status: str
     created: bool  # False when this was a retry of an earlier submission
+    contact_kept: bool = True  # False: a contact was given but could not be stored sealed
 
 
 def _category(session: Session, community: Community, code: str) -> Category | None:
@@ -84,11 +87,13 @@ def _category(session: Session, community: Community, code: str) -> Category | N
     )  # fmt: skip
 
 
-def _existing(session: Session, client_token: str) -> Receipt | None:
+def _existing(session: Session, client_token: str, has_contact: bool) -> Receipt | None:
     row = session.scalar(select(Concern).where(Concern.client_token == client_token))
     if row is None:
         return None
-    return Receipt(row.public_id, row.tracking_token, row.short_code, row.status.value, False)
+    kept = not has_contact or session.get(ConcernContact, row.id) is not None
+    return Receipt(row.public_id, row.tracking_token, row.short_code, row.status.value, False,
+                   kept)  # fmt: skip
 
 
 def validate(session: Session, community: Community, report: Report, language: str = "uk"):
@@ -151,12 +156,20 @@ def report_concern(
     report: Report,
     grid_m: float = 100.0,
     language: str = "uk",
+    contact_keys: ContactKeys | None = None,
 ) -> Receipt:
-    """Store a concern (once per client token) with its first history step and contact."""
+    """Store a concern (once per client token) with its first history step and contact.
+
+    The contact is sealed with `contact_keys` (privacy rule 1); without usable keys the
+    concern is stored all the same and the receipt says the contact was not kept.
+    """
     report = Report(**{k: clean_text(v) if isinstance(v, str) else v
                        for k, v in report.__dict__.items()})  # fmt: skip
+    has_contact = any((report.contact_name, report.contact_phone, report.contact_email))
     earlier = (
-        _existing(session, report.client_token) if TOKEN_RE.match(report.client_token) else None
+        _existing(session, report.client_token, has_contact)
+        if TOKEN_RE.match(report.client_token)
+        else None
     )
     if earlier is not None:
         return earlier
@@ -173,7 +186,7 @@ def report_concern(
     new_id = session.scalar(sql.load("concern_insert"), params)
     if new_id is None:  # a concurrent retry with the same token won the race
         session.rollback()
-        earlier = _existing(session, report.client_token)
+        earlier = _existing(session, report.client_token, has_contact)
         assert earlier is not None
         return earlier
     session.add(ConcernEvent(concern_id=new_id, to_status="new"))
@@ -181,12 +194,15 @@ def report_concern(
         photo = clean_photo(report.photo)
         session.add(ConcernPhoto(concern_id=new_id, jpeg=photo.jpeg, width=photo.width,
                                  height=photo.height))  # fmt: skip
-    if any((report.contact_name, report.contact_phone, report.contact_email)):
-        session.add(ConcernContact(concern_id=new_id, name=report.contact_name or None,
-                                   phone=report.contact_phone or None,
-                                   email=report.contact_email or None, consent=True))  # fmt: skip
+    kept = True
+    if has_contact:
+        kept = contacts.store(
+            session, contact_keys, new_id, report.contact_name or None,
+            report.contact_phone or None, report.contact_email or None,
+        )  # fmt: skip
     session.commit()
-    return Receipt(params["public_id"], params["tracking_token"], params["short_code"], "new", True)
+    return Receipt(params["public_id"], params["tracking_token"], params["short_code"], "new", True,
+                   kept)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from geoapp.models.category import Category
 from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, Status
-from geoapp.services import audit
+from geoapp.services import audit, contacts
 from geoapp.services.communities import covers
+from geoapp.services.contact_keys import ContactKeys, ContactUnreadable
 
 NEXT = {
     Status.NEW: (Status.UNDER_REVIEW, Status.ACCEPTED, Status.REJECTED),
@@ -128,15 +129,32 @@ def change_status(
 
 
 def view_contact(
-    session: Session, concern: Concern, actor_id: int, actor: str, client_addr: str | None
-) -> ConcernContact | None:
-    """The reporter's contact details; reading them is an audit event."""
-    contact = session.get(ConcernContact, concern.id)
+    session: Session,
+    concern: Concern,
+    actor_id: int,
+    actor: str,
+    client_addr: str | None,
+    keys: ContactKeys | None = None,
+) -> contacts.Contact | None:
+    """The reporter's contact details, opened; reading them is an audit event.
+
+    Raises ContactUnreadable (after recording the attempt) when the configured keys do not
+    open the stored contact: the coordinator is told so, and shown no ciphertext.
+    """
+    try:
+        contact, readable = contacts.read(session, keys, concern.id), True
+    except ContactUnreadable:
+        contact, readable = None, False
+    details: dict[str, bool] = {"found": contact is not None or not readable}
+    if not readable:
+        details["readable"] = False
     audit.record(session, "contact.view", actor, actor_id=actor_id,
                  community_id=concern.community_id, object_type="concern",
                  object_id=concern.public_id, client_addr=client_addr,
-                 details={"found": contact is not None})  # fmt: skip
+                 details=details)  # fmt: skip
     session.commit()
+    if not readable:
+        raise ContactUnreadable(f"the contact of concern {concern.public_id} cannot be opened")
     return contact
 
 

@@ -172,7 +172,8 @@ def report(slug: str) -> tuple[Response, int]:
     try:
         receipt = report_concern(db.session(), community, _report_from_json(body),
                                  current_app.config["GEOAPP_PUBLIC_GRID_M"],
-                                 current_language())  # fmt: skip
+                                 current_language(),
+                                 current_app.extensions.get("geoapp.contact_keys"))  # fmt: skip
     except ConcernInvalid as exc:
         errors = [{"field": f, "code": c, "message": message(c)} for f, c in exc.errors.items()]
         extra = {"errors": errors}
@@ -184,7 +185,10 @@ def report(slug: str) -> tuple[Response, int]:
     body = {"public_id": receipt.public_id, "short_code": receipt.short_code,
             "status": receipt.status,
             "tracking_url": url_for("public.track", token=receipt.tracking_token,
-                                    _external=True)}  # fmt: skip
+                                    _external=True),
+            "contact_kept": receipt.contact_kept}  # fmt: skip
+    if not receipt.contact_kept:
+        body["notice"] = message("contact_lost")
     return jsonify(body), 201 if receipt.created else 200
 
 

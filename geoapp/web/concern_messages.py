@@ -20,6 +20,10 @@ MESSAGES = {
     "invalid_token": _l("The form is incomplete. Reload the page and try again."),
     "photo_too_large": _l("The photo is larger than 5 MB."),
     "photo_not_image": _l("The photo must be a JPEG or PNG picture."),
+    "contact_lost": _l(
+        "Your contact details could not be kept, so we cannot call you back about this "
+        "concern. Follow it by this page's link."
+    ),
 }
 
 

@@ -26,6 +26,7 @@ from geoapp.models.concern import ConcernPhoto, Status
 from geoapp.models.user import Role
 from geoapp.services import moderation
 from geoapp.services.categories import for_community
+from geoapp.services.contact_keys import ContactUnreadable
 from geoapp.web.access import community_role
 
 bp = Blueprint("moderation", __name__, url_prefix="/staff/c/<slug>/concerns")
@@ -160,13 +161,27 @@ def photo(slug: str, public_id: str) -> Response:
 def contact(slug: str, public_id: str) -> str:
     """The reporter's contact details (each view is recorded in the audit trail)."""
     concern = _concern(public_id)
-    found = moderation.view_contact(db.session(), concern, current_user.user.id,
-                                    current_user.user.email, request.remote_addr)  # fmt: skip
+    keys = current_app.extensions.get("geoapp.contact_keys")
+    problem = None
+    try:
+        found = moderation.view_contact(db.session(), concern, current_user.user.id,
+                                        current_user.user.email, request.remote_addr,
+                                        keys)  # fmt: skip
+    except ContactUnreadable as exc:
+        current_app.logger.warning("%s", exc)  # names the concern, never the contact
+        found = None
+        problem = (
+            _("The contact cannot be decrypted with the configured key. Ask the administrator "
+              "to check GEOAPP_CONTACT_KEY_FILE or GEOAPP_CONTACT_KEYS (see README).")
+            if keys is not None
+            else _("The contact cannot be read: no contact key is configured on this server. "
+                   "Ask the administrator (see README).")
+        )  # fmt: skip
     return render_template(
         "staff/concern.html", community=g.community, concern=concern,
         history=moderation.history(db.session(), concern.id), can_act=True,
         next_steps=[s.value for s in moderation.NEXT[concern.status]],
-        reasons=moderation.REJECT_REASONS, contact=found or False,
+        reasons=moderation.REJECT_REASONS, contact=found or False, contact_problem=problem,
         categories=for_community(db.session(), g.community.id),
         has_photo=db.session().get(ConcernPhoto, concern.id) is not None,
     )  # fmt: skip

@@ -21,7 +21,7 @@ from geoapp.services.communities import (
     summary_by_slug,
 )
 from geoapp.services.concerns import tracked
-from geoapp.web.concern_messages import public_status_names
+from geoapp.web.concern_messages import message, public_status_names
 from geoapp.web.incident_layers import filter_options
 from geoapp.web.maps import community_map
 from geoapp.web.planning_messages import kind_names, status_names
@@ -116,7 +116,9 @@ def track(token: str) -> str:
     found = tracked(db.session(), token)
     if found is None:
         abort(404)
-    return render_template("track.html", concern=found, new=request.args.get("new") == "1")
+    lost = message("contact_lost") if request.args.get("contact") == "lost" else None
+    return render_template("track.html", concern=found, new=request.args.get("new") == "1",
+                           contact_lost=lost)  # fmt: skip
 
 
 @bp.get("/healthz")

@@ -75,8 +75,10 @@ def report(slug: str):
     try:
         receipt = report_concern(db.session(), community, report_,
                                  current_app.config["GEOAPP_PUBLIC_GRID_M"],
-                                 current_language())  # fmt: skip
+                                 current_language(),
+                                 current_app.extensions.get("geoapp.contact_keys"))  # fmt: skip
     except ConcernInvalid as exc:
         return _page(community, form, exc.errors, 422, notice=exc.notice,
                      suggestion=exc.suggestion)  # fmt: skip
-    return redirect(url_for("public.track", token=receipt.tracking_token, new=1))
+    lost = {} if receipt.contact_kept else {"contact": "lost"}
+    return redirect(url_for("public.track", token=receipt.tracking_token, new=1, **lost))

@@ -179,7 +179,9 @@
     var item = {api: api + (location.search.indexOf("lang=en") >= 0 ? "?lang=en" : ""), body: body};
     send(item).then(function (resp) {
       if (resp.status === 201 || resp.status === 200) {
-        return resp.json().then(function (r) { location.assign(r.tracking_url + "?new=1"); });
+        return resp.json().then(function (r) {
+          location.assign(r.tracking_url + "?new=1" + (r.contact_kept === false ? "&contact=lost" : ""));
+        });
       }
       form.dataset.plain = "1"; form.submit();  // let the server show what to fix
     }).catch(function () {
