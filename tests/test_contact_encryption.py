@@ -22,7 +22,7 @@ from geoapp.db import check_postgis, make_engine
 from geoapp.migrate import upgrade
 from geoapp.services import contacts
 from geoapp.services.contact_keys import ContactKeyError, from_settings, generate_key_file
-from tests.conftest import app_config, contact_key_file, sign_in
+from tests.conftest import TEST_SECRET, app_config, contact_key_file, sign_in
 
 NAME, PHONE, EMAIL = "Ганна Приватна", "+380 50 765 43 21", "hanna.private@example.org"
 PLAIN = (NAME, PHONE, EMAIL, "765 43 21", "hanna.private")
@@ -107,7 +107,7 @@ def _cli(database_url: str, *args: str, **env: str) -> subprocess.CompletedProce
     environ = {k: v for k, v in os.environ.items()
                if not k.startswith("GEOAPP_CONTACT") and k != "GEOAPP_LOCAL_DEV"}  # fmt: skip
     environ |= {"DATABASE_URL": database_url, "PYTHONPATH": str(Path(__file__).parent.parent),
-                **env}  # fmt: skip
+                "SECRET_KEY": TEST_SECRET, **env}  # fmt: skip
     return subprocess.run(
         [sys.executable, "-c", "from geoapp.cli import main; main()", *args],
         env=environ, capture_output=True, text=True, timeout=120,
