@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/geoapp"
@@ -87,6 +88,23 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_TILE_THRESHOLD": int(env.get("GEOAPP_TILE_THRESHOLD", "20000")),
         # Hexagon sizes (metres, edge) the public may see; 250 m cells stay with staff.
         "GEOAPP_PUBLIC_CELL_SIZES": cell_sizes(env.get("GEOAPP_PUBLIC_CELL_SIZES", "500,1000")),
+        # --- Running it for an office (README "Running it for an office"; `geoapp check-deploy`).
+        # The app's address as people reach it (https://map.example.ua, or with a path prefix):
+        # every absolute link (tracking URLs, OGC links) is built on it, never on the request's
+        # Host header, which anyone can forge.
+        "GEOAPP_PUBLIC_URL": public_url(env.get("GEOAPP_PUBLIC_URL", "")),
+        # Host names the app answers; a request with another Host gets 400 (Flask's check).
+        "TRUSTED_HOSTS": host_list(env.get("GEOAPP_TRUSTED_HOSTS", "")),
+        # How many proxies (nginx: 1) stand in front and set X-Forwarded-For/-Proto/-Host;
+        # 0 = none, and then those headers are ignored (a client could send them itself).
+        "GEOAPP_PROXY_FIX": int(env.get("GEOAPP_PROXY_FIX", "0")),
+        # Set by `make run` for plain http on a laptop; a deployment must not have it.
+        "GEOAPP_LOCAL_DEV": env.get("GEOAPP_LOCAL_DEV") == "1",
+        # Where backups go (checked by `geoapp check-deploy`; the backup job is a later issue).
+        "GEOAPP_BACKUP_DIR": env.get("GEOAPP_BACKUP_DIR") or None,
+        # The key that encrypts residents' contact details (mode 600, kept away from the
+        # database's files and the backups). The contacts change reads it; keep one entry.
+        "GEOAPP_CONTACT_KEY_FILE": env.get("GEOAPP_CONTACT_KEY_FILE") or None,
     }
 
 
@@ -102,3 +120,24 @@ def cell_sizes(value: str) -> tuple[int, ...]:
     if not sizes or not set(sizes) <= set(CELL_SIZES):
         raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: choose among {CELL_SIZES}, got '{value}'")
     return sizes
+
+
+def public_url(value: str) -> str | None:
+    """`GEOAPP_PUBLIC_URL` without its trailing slash; None when unset.
+
+    A value that is not an http(s) URL with a host stops the start, since every
+    link the app gives out would otherwise be broken.
+    """
+    value = value.strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"GEOAPP_PUBLIC_URL: '{value}' is not an http(s) URL like https://host")
+    return value
+
+
+def host_list(value: str) -> list[str] | None:
+    """A comma-separated list of host names (`GEOAPP_TRUSTED_HOSTS`); None when unset."""
+    hosts = [part.strip() for part in value.split(",") if part.strip()]
+    return hosts or None
