@@ -98,8 +98,6 @@ def from_environment() -> dict[str, Any]:
         # How many proxies (nginx: 1) stand in front and set X-Forwarded-For/-Proto/-Host;
         # 0 = none, and then those headers are ignored (a client could send them itself).
         "GEOAPP_PROXY_FIX": int(env.get("GEOAPP_PROXY_FIX", "0")),
-        # Set by `make run` for plain http on a laptop; a deployment must not have it.
-        "GEOAPP_LOCAL_DEV": env.get("GEOAPP_LOCAL_DEV") == "1",
         # Where backups go (checked by `geoapp check-deploy`; the backup job is a later issue).
         "GEOAPP_BACKUP_DIR": env.get("GEOAPP_BACKUP_DIR") or None,
         # The key that encrypts residents' contact details (mode 600, kept away from the
