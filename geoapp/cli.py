@@ -432,7 +432,7 @@ def _database_dir(url: str) -> str | None:
         engine.dispose()
 
 
-@main.command("check-deploy")
+@main.command("check-deploy", with_appcontext=False)  # runs even when the app would refuse
 @click.option("--workers", default=lambda: int(os.environ.get("WEB_CONCURRENCY", "1")),
               show_default="WEB_CONCURRENCY or 1", type=click.IntRange(1),
               help="How many gunicorn workers will serve (the systemd unit's).")  # fmt: skip
