@@ -109,10 +109,9 @@ def site(database_url, tmp_path_factory) -> Iterator[dict]:
     web = None
     try:
         wait_until_healthy(f"http://127.0.0.1:{app_port}", seconds=60)
-        test = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(folder)],
-                              capture_output=True, text=True, timeout=30)  # fmt: skip
-        web = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(folder), "-g", "daemon off;"],
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+        nginx = [NGINX, "-c", str(conf), "-p", str(folder), "-e", str(folder / "error.log")]
+        test = subprocess.run([*nginx, "-t"], capture_output=True, text=True, timeout=30)
+        web = subprocess.Popen([*nginx, "-g", "daemon off;"], stderr=subprocess.DEVNULL)
         base = f"https://127.0.0.1:{https_port}"
         deadline = time.monotonic() + 30
         while True:
