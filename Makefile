@@ -8,7 +8,7 @@ STAMP_JS := geoapp/static/vendor/.installed
 MO := geoapp/translations/uk/LC_MESSAGES/messages.mo
 DB = DATABASE_URL=$$(scripts/database-url.sh) REDIS_URL=$$(scripts/redis-url.sh)
 
-.PHONY: setup run test lint bench system translations clean
+.PHONY: setup run test lint bench system translations clean audit
 
 setup: system $(STAMP_PY) $(STAMP_JS) $(MO)
 
@@ -41,9 +41,12 @@ run: setup
 	  && $(BIN)/geoapp demo --scale 20000 \
 	  && $(BIN)/geoapp serve --host 127.0.0.1 --port 5000 --job-worker
 
-test: setup
+test: setup audit
 	$(BIN)/ruff check .
 	export $(DB) && $(BIN)/pytest
+
+audit: setup  ## fixable known vulnerabilities (pip-audit, npm audit) fail; no network only warns
+	$(BIN)/python scripts/audit_deps.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -27,6 +27,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             )
 
     config_module.check_secret(app.config)
+    proxies = int(app.config.get("GEOAPP_PROXY_FIX") or 0)
+    if proxies > 0:  # behind nginx: trust its X-Forwarded-For/-Proto/-Host, and only its
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
     from geoapp import db, i18n, web
     from geoapp.layers import load_layers

@@ -552,3 +552,53 @@ def serve(host: str, port: int, workers: int, job_worker: bool) -> None:
     beside = Path(sys.executable).with_name("geoapp")  # this environment's, not PATH's first
     geoapp = str(beside) if beside.exists() else shutil.which("geoapp") or "geoapp"
     sys.exit(serve_with_worker(args, [geoapp, "worker"]))
+
+
+def _database_dir(url: str) -> str | None:
+    """PostgreSQL's data directory, when this role may read it (superuser); else None."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SHOW data_directory")).scalar()
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
+@main.command("check-deploy", with_appcontext=False)  # runs even when the app would refuse
+@click.option("--workers", default=lambda: int(os.environ.get("WEB_CONCURRENCY", "1")),
+              show_default="WEB_CONCURRENCY or 1", type=click.IntRange(1),
+              help="How many gunicorn workers will serve (the systemd unit's).")  # fmt: skip
+def check_deploy(workers: int) -> None:
+    """Say what in this configuration is unsafe for an office; exit 1 if anything is.
+
+    Reads the settings as the app would, without starting it (a setting the app refuses
+    is reported here too).  Run it as the service runs: `sudo -u geoapp sh -c 'set -a;
+    . /etc/geoapp/geoapp.env; geoapp check-deploy'`.
+    """
+    from geoapp import config
+    from geoapp.deploy_check import ERROR, Facts, Finding, check, unsafe
+
+    try:
+        settings = dict(config.from_environment())
+    except (ValueError, RuntimeError, OSError) as exc:  # the app would not start either
+        click.echo(f"ERROR: [settings] {exc}")
+        sys.exit(1)
+    settings.setdefault("GEOAPP_LOCAL_DEV", os.environ.get("GEOAPP_LOCAL_DEV") == "1")
+    settings.setdefault("DEBUG", os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true"))
+    facts = Facts(euid=os.geteuid(), workers=workers,
+                  database_dir=_database_dir(settings["DATABASE_URL"]))  # fmt: skip
+    findings: list[Finding] = check(settings, facts)
+    for finding in findings:
+        click.echo(f"{finding.level.upper()}: [{finding.code}] {finding.message}")
+    errors = sum(f.level == ERROR for f in findings)
+    if not findings:
+        click.echo("no problems found: the settings are fit for an office")
+    else:
+        click.echo(f"{errors} error(s), {len(findings) - errors} warning(s)")
+    if unsafe(findings):
+        sys.exit(1)

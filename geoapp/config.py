@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/geoapp"
@@ -122,6 +123,18 @@ def from_environment() -> dict[str, Any]:
         # Contacts are erased this many days after their concern is closed (resolved or
         # rejected): `geoapp contacts purge`, run daily (README) and by `geoapp db upgrade`.
         "GEOAPP_CONTACT_RETENTION_DAYS": int(env.get("GEOAPP_CONTACT_RETENTION_DAYS", "90")),
+        # --- Running it for an office (README "Running it for an office"; `geoapp check-deploy`).
+        # The app's address as people reach it (https://map.example.ua, or with a path prefix):
+        # every absolute link (tracking URLs, OGC links) is built on it, never on the request's
+        # Host header, which anyone can forge.
+        "GEOAPP_PUBLIC_URL": public_url(env.get("GEOAPP_PUBLIC_URL", "")),
+        # Host names the app answers; a request with another Host gets 400 (Flask's check).
+        "TRUSTED_HOSTS": host_list(env.get("GEOAPP_TRUSTED_HOSTS", "")),
+        # How many proxies (nginx: 1) stand in front and set X-Forwarded-For/-Proto/-Host;
+        # 0 = none, and then those headers are ignored (a client could send them itself).
+        "GEOAPP_PROXY_FIX": int(env.get("GEOAPP_PROXY_FIX", "0")),
+        # Where backups go (checked by `geoapp check-deploy`; the backup job is a later issue).
+        "GEOAPP_BACKUP_DIR": env.get("GEOAPP_BACKUP_DIR") or None,
     }
 
 
@@ -210,3 +223,24 @@ def cell_sizes(value: str) -> tuple[int, ...]:
     if not sizes or not set(sizes) <= set(CELL_SIZES):
         raise ValueError(f"GEOAPP_PUBLIC_CELL_SIZES: choose among {CELL_SIZES}, got '{value}'")
     return sizes
+
+
+def public_url(value: str) -> str | None:
+    """`GEOAPP_PUBLIC_URL` without its trailing slash; None when unset.
+
+    A value that is not an http(s) URL with a host stops the start, since every
+    link the app gives out would otherwise be broken.
+    """
+    value = value.strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"GEOAPP_PUBLIC_URL: '{value}' is not an http(s) URL like https://host")
+    return value
+
+
+def host_list(value: str) -> list[str] | None:
+    """A comma-separated list of host names (`GEOAPP_TRUSTED_HOSTS`); None when unset."""
+    hosts = [part.strip() for part in value.split(",") if part.strip()]
+    return hosts or None

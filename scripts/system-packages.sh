@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages geoapp needs: PostGIS for the database, Chromium for the
+# Debian packages geoapp needs: PostGIS for the database, Redis for limits and jobs, Chromium for the
 # browser tests and the minutes' PDF (DejaVu for its Cyrillic), GDAL's ogr2ogr
-# as the benchmarks' anchor, Node for the assets.
+# as the benchmarks' anchor, Node for the assets, nginx and openssl for the tested
+# deployment in deploy/ (TLS in front of gunicorn).
 # As root, installs what is missing; otherwise prints the one command to run.
 set -euo pipefail
-want=(postgresql-15-postgis-3 chromium fonts-dejavu-core gdal-bin nodejs npm)
+want=(postgresql-15-postgis-3 redis-server chromium fonts-dejavu-core gdal-bin nodejs npm nginx openssl)
 missing=()
 for pkg in "${want[@]}"; do
   if [ "$pkg" = nodejs ] || [ "$pkg" = npm ]; then

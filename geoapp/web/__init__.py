@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, render_template, request
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from geoapp.web import (
     analysis_staff,
@@ -63,6 +63,11 @@ def init_app(app: Flask) -> None:
                    "closed": _("closed")}  # fmt: skip
         return {"role_names": names, "status_names": statuses, "reason_names": reasons,
                 "filter_names": filters, "now": datetime.now(UTC)}  # fmt: skip
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(exc: SecurityError):
+        # A Host outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
+        return Response("Bad Request: unknown host\n", 400, mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

@@ -79,12 +79,14 @@ def series(slug: str) -> Response | tuple[Response, int]:
         return problem(404, "Not Found", f"no cell ({i}, {j}) in this analysis")
     k = hit[0]
     label = str(result.trend[k])
-    return jsonify({
+    response = jsonify({
         "months": [str(m) for m in result.months],
         "counts": [int(c) for c in result.by_step[k]],
         "gi_bin": int(result.gi_bin[k]), "gi_z": round(float(result.gi_z[k]), 3),
         "trend": label or None, "trend_name": trend_names().get(label),
     })  # fmt: skip
+    response.headers["Cache-Control"] = "private, no-store"  # a cell's counts: analysts only
+    return response
 
 
 @bp.get("/heat.json")

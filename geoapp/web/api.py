@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import asdict
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_login import current_user
 
 from geoapp import db, privacy
@@ -21,6 +21,7 @@ from geoapp.services.locate import locate
 from geoapp.web import hotspot_layers, layer_sources
 from geoapp.web.access import BadTokenError, layer_audience, partner_token
 from geoapp.web.concern_messages import message
+from geoapp.web.links import external_url
 from geoapp.web.problems import problem
 from geoapp.web.security import limit_key, limiter
 
@@ -184,8 +185,7 @@ def report(slug: str) -> tuple[Response, int]:
         return problem(422, "Unprocessable Content", errors[0]["message"], **extra)
     body = {"public_id": receipt.public_id, "short_code": receipt.short_code,
             "status": receipt.status,
-            "tracking_url": url_for("public.track", token=receipt.tracking_token,
-                                    _external=True),
+            "tracking_url": external_url("public.track", token=receipt.tracking_token),
             "contact_kept": receipt.contact_kept}  # fmt: skip
     if not receipt.contact_kept:
         body["notice"] = message("contact_lost")

@@ -226,5 +226,6 @@ def rejections(slug: str, batch_id: int) -> Response:
     report = _report(batch)
     return Response(
         "\ufeff" + report.rejection_csv(), mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=rejections-{batch.id}.csv"},
+        headers={"Content-Disposition": f"attachment; filename=rejections-{batch.id}.csv",
+                 "Cache-Control": "private, no-store"},  # rows of a police export
     )  # fmt: skip

@@ -28,6 +28,7 @@ from geoapp.services.incident_cells import PeriodError
 from geoapp.web import hotspot_layers, layer_sources
 from geoapp.web.access import BadTokenError, layer_audience, partner_token
 from geoapp.web.api import recipient
+from geoapp.web.links import external_url
 from geoapp.web.ogc_openapi import CONFORMANCE, MAX_LIMIT, openapi_document
 from geoapp.web.problems import problem
 
@@ -71,7 +72,7 @@ def _answer(body: dict[str, Any], title: str, media: str = "application/json") -
 
 
 def _link(endpoint: str, rel: str, media: str, title: str = "", **values: Any) -> dict:
-    link = {"href": url_for(endpoint, _external=True, **values), "rel": rel, "type": media}
+    link = {"href": external_url(endpoint, **values), "rel": rel, "type": media}
     return {**link, "title": title} if title else link
 
 

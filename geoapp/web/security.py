@@ -101,8 +101,26 @@ def _tile_origin(url: str) -> str:
 
 
 def _headers(response: Response) -> Response:
+    """Headers every response carries; what depends on who asked is kept from shared caches.
+
+    A response to a signed-in member or to a bearer token (and every staff page) is
+    `private, no-store` and `Cross-Origin-Resource-Policy: same-origin` unless the view
+    chose a private policy itself; API, OGC and tile answers differ by audience, so they
+    say `Vary: Authorization, Cookie` for any cache that keeps them.  HSTS goes out over
+    https, and always when the public URL is https (behind a proxy without ProxyFix too).
+    """
+    from flask import session
+
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    # The report page's "my location" needs geolocation here; nothing needs the rest.
+    response.headers.setdefault(
+        "Permissions-Policy",
+        "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), serial=(), "
+        "bluetooth=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), "
+        "display-capture=(), browsing-topics=()",
+    )
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if response.mimetype == "text/html":
         nonce = csp_nonce()
         tiles = _tile_origin(current_app.config["GEOAPP_TILE_URL"])
@@ -117,7 +135,23 @@ def _headers(response: Response) -> Response:
         response.headers["X-Frame-Options"] = "DENY"
         if "Cache-Control" not in response.headers:
             response.headers["Cache-Control"] = "no-store"
-    if request.is_secure:
+    if request.path.startswith(("/api/", "/ogc", "/tiles/")):  # answers differ by audience
+        response.vary.update(("Authorization", "Cookie"))
+    # Made for someone: a staff page, a bearer token, or a signed-in member's cookie.
+    for_someone = request.endpoint != "static" and (
+        request.path.startswith("/staff")
+        or "Authorization" in request.headers
+        or "_user_id" in session
+    )
+    if for_someone:
+        chosen = response.headers.get("Cache-Control", "")
+        if "private" not in chosen and "no-store" not in chosen:
+            response.headers["Cache-Control"] = "private, no-store"
+        elif "private" not in chosen:  # "no-store" alone: say private too
+            response.headers["Cache-Control"] = "private, " + chosen
+        response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    public_url = current_app.config.get("GEOAPP_PUBLIC_URL") or ""
+    if request.is_secure or public_url.startswith("https://"):
         response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
 
