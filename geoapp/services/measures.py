@@ -49,6 +49,7 @@ NEXT = {
 }
 OPEN = (MeasureStatus.PROPOSED, MeasureStatus.AGREED, MeasureStatus.IN_PROGRESS)
 CONCERN_RADIUS_M = 150.0  # a target taken from concerns: this far around each
+MAX_INDICATOR_NAME, MAX_INDICATOR_UNIT = 200, 40  # measure_indicator.name, .unit
 MAX_TEXT = {"title": 200, "agency": 200, "owner": 200, "partners": 2000, "description": 4000}
 
 
@@ -154,6 +155,12 @@ def validate(session: Session, community: Community, draft: MeasureDraft) -> Cle
             continue
         if not indicator.name.strip() or baseline is None:
             errors[f"indicator_{n}"] = "name_and_baseline_required"
+            continue
+        if len(indicator.name.strip()) > MAX_INDICATOR_NAME:
+            errors[f"indicator_{n}"] = "indicator_name_too_long"
+            continue
+        if len(indicator.unit.strip()) > MAX_INDICATOR_UNIT:
+            errors[f"indicator_{n}"] = "indicator_unit_too_long"
             continue
         indicators.append((indicator.name.strip(), baseline, goal, indicator.unit.strip()))
     if errors:

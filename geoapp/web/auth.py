@@ -27,8 +27,8 @@ bp = Blueprint("auth", __name__, url_prefix="/staff")
 
 
 def _safe_next(target: str | None) -> str:
-    """Follow `next` only within this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Follow `next` only within this site (no open redirect, no header injection)."""
+    if target and target.startswith("/") and not target.startswith("//") and target.isprintable():
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target
