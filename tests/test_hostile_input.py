@@ -58,6 +58,7 @@ FORM_NAMES = ["title", "name", "description", "address", "agency", "owner", "par
               "totp", "current", "new", "confirm", "code", "period", "from", "group",
               "indicator_0_name", "indicator_0_baseline", "indicator_0_unit",
               "profile"]  # fmt: skip
+BEARERS = [None, None, None, "Bearer \x00", "Bearer " + "9" * 401, "Bearer gp_x", "Basic \x01"]
 EXAMPLES = 20  # per rule: about a minute for the whole map
 SKIP = {"auth.logout", "static"}  # signing out ends the identity under test; files: no input
 
@@ -176,21 +177,22 @@ def test_no_route_answers_5xx_to_hostile_input(app, identities, targets, rule_id
               suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(values=arguments, who=st.sampled_from(["admin", "coordinator", "coordinator", "public"]),
            method=st.sampled_from(methods_list), query=query_strategy, form=form_strategy,
-           body=json_strategy, as_json=st.booleans())  # fmt: skip
-    def attack(values, who, method, query, form, body, as_json):
+           body=json_strategy, as_json=st.booleans(), bearer=st.sampled_from(BEARERS))  # fmt: skip
+    def attack(values, who, method, query, form, body, as_json, bearer):
         path = rule.rule
         for name, value in values.items():
             path = path.replace(f"<{name}>", value)
             for conv in ("int", "path", "any(csv, gpkg)"):
                 path = path.replace(f"<{conv}:{name}>", value)
         client = clients[who]
+        headers = {"Authorization": bearer} if bearer else {}
         if method == "GET":
-            resp = client.get(path, query_string=query)
+            resp = client.get(path, query_string=query, headers=headers)
         elif as_json:
-            resp = client.post(path, query_string=query, data=body,
+            resp = client.post(path, query_string=query, data=body, headers=headers,
                                content_type="application/json")  # fmt: skip
         else:
-            resp = client.post(path, query_string=query,
+            resp = client.post(path, query_string=query, headers=headers,
                                data={**form, "csrf_token": tokens[who]})  # fmt: skip
         assert resp.status_code < 500, (who, method, path, query, form, body,
                                         resp.get_data(as_text=True)[:500])  # fmt: skip
