@@ -253,5 +253,6 @@ def test_over_long_names_are_refused_with_a_message_and_nothing_stored(run, engi
                         "--name-uk", "Я" * 256, "--name-en", "Long")  # fmt: skip
     assert long_category.exit_code != 0 and "at most 255 characters" in long_category.output
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT count(*) FROM app_user WHERE email = 'long@bucha.test'")) == 0
+        users = "SELECT count(*) FROM app_user WHERE email = 'long@bucha.test'"
+        assert conn.scalar(text(users)) == 0
         assert conn.scalar(text("SELECT count(*) FROM category WHERE code = 'long_name_cat'")) == 0
