@@ -252,6 +252,8 @@ def test_over_long_names_are_refused_with_a_message_and_nothing_stored(run, engi
     long_category = run("categories", "add", "--community", "bucha", "--code", "long_name_cat",
                         "--name-uk", "Я" * 256, "--name-en", "Long")  # fmt: skip
     assert long_category.exit_code != 0 and "at most 255 characters" in long_category.output
+    long_partner = run("tokens", "create", "--partner", "П" * 201, "--community", "bucha")
+    assert long_partner.exit_code != 0 and "at most 200 characters" in long_partner.output
     with engine.connect() as conn:
         users = "SELECT count(*) FROM app_user WHERE email = 'long@bucha.test'"
         assert conn.scalar(text(users)) == 0

@@ -115,7 +115,7 @@ def targets(app, staff):
     return {"slug": [OWN, "bolhrad"], "public_id": [concern["public_id"]],
             "session_id": [session_id], "measure_id": [measure_id], "batch_id": ["1"],
             "layer": ["concerns", "incident_cells", "incidents", "hotspots", "boundaries"],
-            "collection": [f"{OWN}-concerns", f"{OWN}-incident_cells"], "z": ["0", "14"],
+            "collection": [f"{OWN}.concerns", f"{OWN}.incident_cells", f"{OWN}.hotspots"], "z": ["0", "14"],
             "x": ["0"], "y": ["0"], "index": ["0"], "fid": ["1"], "token": ["x"]}  # fmt: skip
 
 
@@ -274,13 +274,19 @@ def test_a_lone_surrogate_in_json_is_a_400_problem(client):
     "/api/v1/communities/bucha/layers/concerns.geojson?period=9999",
     "/api/v1/communities/bucha/layers/hotspots.geojson?period=9999",
     "/tiles/incidents/0/0/0.mvt?period=9999",
+    "/ogc/collections/bucha.concerns/items?period=9999",
+    "/ogc/collections/bucha.concerns/items?datetime=9999-12-31",
+    "/api/v1/communities/bucha/layers/hotspots.geojson?from=0001-01-01",
+    "/api/v1/communities/bucha/layers/hotspots.geojson?to=9999-12-31",
 ])  # fmt: skip
 def test_period_9999_is_a_400_problem_naming_period(app, staff, url):
     client = app.test_client()
     sign_in(client, staff["analyst"])  # hot spots are for staff; the rest answers anyone
     resp = client.get(url)
     assert resp.status_code == 400 and resp.mimetype == "application/problem+json"
-    assert "period" in resp.get_json()["detail"]
+    name = next(n for n in ("period", "datetime", "from", "to") if f"{n}=" in url)
+    detail = resp.get_json()["detail"]
+    assert any(q in detail for q in (f"'{name}'", f"{name} '", f"«{name}»")), detail
 
 
 @pytest.mark.parametrize("url", [
