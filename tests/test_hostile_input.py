@@ -82,6 +82,8 @@ json_strategy = st.one_of(
     st.just('{"description": "\\u0000", "category": "poor_lighting"}'),
     st.just('{"client_token": "\\ud800\\udc00\\ud800"}'),
     st.just('{"center": [1e400, 2], "zoom": ' + "9" * 401 + "}"),
+    st.just('{"category": "poor_lighting", "lon": ' + "9" * 401 + ', "lat": 50.5, '
+            '"client_token": "abcdefgh1234"}'),
     st.recursive(
         st.one_of(st.sampled_from(HOSTILE_TEXT), st.integers(min_value=-(10**401),
                   max_value=10**401), st.floats(), st.none(), st.booleans()),
@@ -115,8 +117,9 @@ def targets(app, staff):
     return {"slug": [OWN, "bolhrad"], "public_id": [concern["public_id"]],
             "session_id": [session_id], "measure_id": [measure_id], "batch_id": ["1"],
             "layer": ["concerns", "incident_cells", "incidents", "hotspots", "boundaries"],
-            "collection": [f"{OWN}.concerns", f"{OWN}.incident_cells", f"{OWN}.hotspots"], "z": ["0", "14"],
-            "x": ["0"], "y": ["0"], "index": ["0"], "fid": ["1"], "token": ["x"]}  # fmt: skip
+            "collection": [f"{OWN}.concerns", f"{OWN}.incident_cells", f"{OWN}.hotspots"],
+            "z": ["0", "14"], "x": ["0"], "y": ["0"], "index": ["0"], "fid": ["1"],
+            "token": ["x"]}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -408,3 +411,26 @@ def test_an_over_long_address_or_name_is_a_422_naming_the_field(client):
     fields = {e["field"]: e["message"] for e in resp.get_json()["errors"]}
     assert fields["address"] == "Адреса задовга (щонайбільше 300 символів)."
     assert fields["contact_name"] == "Ім'я задовге (щонайбільше 200 символів)."
+
+
+def test_a_401_digit_number_in_json_is_a_400_problem(client):
+    body = ('{"category": "poor_lighting", "lon": ' + "9" * 401 + ', "lat": 50.545, '
+            '"client_token": "' + uuid.uuid4().hex + '"}')  # fmt: skip
+    resp = client.post("/api/v1/communities/bucha/concerns", data=body,
+                       content_type="application/json")  # fmt: skip
+    assert resp.status_code == 400 and resp.get_json()["parameter"] == "lon"
+
+
+def test_huge_cell_indexes_and_infinite_baselines_are_not_a_500(app, staff):
+    client = app.test_client()
+    sign_in(client, staff["coordinator"])
+    token = csrf_from(client.get("/staff/c/bucha/measures/new").get_data(as_text=True))
+    base = {"title": "Огляд", "kind": "lighting", "agency": "Рада", "owner": "Ігор",
+            "csrf_token": token}  # fmt: skip
+    cells = client.post("/staff/c/bucha/measures/new", data={**base, "cells": "9" * 401 + ":1"})
+    assert cells.status_code < 500  # a tampered hidden field: no cells, not an overflow
+    for baseline in ("1e400", "inf", "nan"):
+        resp = client.post("/staff/c/bucha/measures/new", data={
+            **base, "indicator_0_name": "Виклики", "indicator_0_baseline": baseline})  # fmt: skip
+        assert resp.status_code == 400
+        assert '<div class="indicator has-error">' in resp.get_data(as_text=True)

@@ -16,6 +16,7 @@ is what the resident's tracking page shows.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -118,8 +119,14 @@ def _date(value: str) -> date | None:
 
 
 def _number(value: str) -> float | None:
+    """A typed number (comma or point, spaces allowed); ValueError for "inf", "nan", 1e400."""
     text = value.strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
-    return float(text) if text else None
+    if not text:
+        return None
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
 
 
 def validate(session: Session, community: Community, draft: MeasureDraft) -> CleanMeasure:

@@ -15,7 +15,8 @@ What is refused, and what is not:
   header; in form fields and JSON strings the same, except tab, line feed and carriage
   return, which a textarea sends (browsers post new lines as CR LF);
 - lone surrogates in JSON strings (a JSON escape can write one; nothing can store it);
-- query values of only digits past PostgreSQL's `integer` (every id and page is one);
+- query values of only digits past PostgreSQL's `integer` (every id and page is one),
+  and JSON integers past 2**53 (float() of 10**401 overflows);
 - an over-long path, query value or form value, a JSON body over `MAX_JSON_BYTES`, and
   JSON nested deeper than `MAX_JSON_DEPTH` (measured on the raw bytes, before parsing).
 
@@ -45,6 +46,7 @@ MAX_QUERY_VALUE = 4000
 MAX_FORM_VALUE = 100_000
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 64
+MAX_JSON_INT = 2**53  # the integers every JSON reader agrees on (RFC 8259, section 6)
 EXEMPT_QUERY = {"next"}  # the sign-in view ignores an unsafe target (auth._safe_next)
 _STRICT = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # \t \n \r belong in a textarea
@@ -117,12 +119,12 @@ def bounded_int(raw: str | None, low: int = 0, high: int = MAX_INT) -> int | Non
     return value if low <= value <= high else None
 
 
-def _strings(value: Any) -> Iterator[tuple[str, str]]:
-    """Every key and string in parsed JSON, with the top-level member it sits under."""
+def _scalars(value: Any) -> Iterator[tuple[str, str | int]]:
+    """Every key, string and integer in parsed JSON, with the top-level member it sits under."""
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, top = stack.pop()
-        if isinstance(item, str):
+        if isinstance(item, str) or (isinstance(item, int) and not isinstance(item, bool)):
             yield top, item
         elif isinstance(item, dict):
             for key, member in item.items():
@@ -165,13 +167,19 @@ def refusal() -> Refusal | None:
 
 def _body_refusal() -> Refusal | None:
     if request.is_json:
+        if (request.content_length or 0) > MAX_JSON_BYTES:
+            return Refusal("json", None, "too_long")  # before reading it
         raw = request.get_data(cache=True)
         if len(raw) > MAX_JSON_BYTES:
             return Refusal("json", None, "too_long")
         if json_depth(raw) > MAX_JSON_DEPTH:
             return Refusal("json", None, "too_deep")
-        for top, text in _strings(request.get_json(silent=True)):
-            found = _text_refusal("json", top, text, MAX_FORM_VALUE)
+        for top, item in _scalars(request.get_json(silent=True)):
+            if isinstance(item, int):  # 10**401 overflows float(), bigint and PostGIS alike
+                if abs(item) > MAX_JSON_INT:
+                    return Refusal("json", top or None, "too_large")
+                continue
+            found = _text_refusal("json", top, item, MAX_FORM_VALUE)
             if found:
                 return found
         return None
@@ -195,7 +203,7 @@ def _detail(found: Refusal) -> str:
     return {
         "control": f"{where} contains control characters (such as a NUL byte)",
         "too_long": f"{where} is too long",
-        "too_large": f"{where} is a number too large (at most {MAX_INT})",
+        "too_large": f"{where} holds a number too large",
         "too_deep": f"{where} is nested deeper than {MAX_JSON_DEPTH} levels",
     }.get(found.code, f"{where} cannot be accepted")
 
