@@ -1,7 +1,7 @@
 """The one gate every request passes first: input no field could ever accept is refused.
 
 PostgreSQL refuses a NUL byte in text, a lone UTF-16 surrogate cannot be encoded, an
-integer past bigint overflows a query, and a JSON array nested 50,000 deep exhausts
+integer past PostgreSQL's integer overflows a query, and a JSON array 50,000 deep exhausts
 Python's recursion limit: each of these used to surface as a 500 on whichever view met
 it first.  Rather than teach twenty views the same distrust, this hook (registered
 before every other `before_request`) looks at the path, the query string, the
