@@ -312,7 +312,9 @@ def test_a_401_digit_id_in_the_path_is_a_404(app, staff):
     assert client.get("/tiles/incidents/" + "9" * 401 + "/0/0.mvt").status_code == 404
 
 
-@pytest.mark.parametrize("target", ["/staff/audit\r\nSet-Cookie: x=1", "/staff/\n", "/\x00"])
+@pytest.mark.parametrize(
+    "target", ["/staff/audit\r\nSet-Cookie: x=1", "/staff/\n", "/\x00", "/\\evil.example"]
+)
 def test_control_characters_in_next_are_ignored(app, staff, target):
     client = app.test_client()
     page = client.get("/staff/login", query_string={"next": target}).get_data(as_text=True)
