@@ -355,12 +355,15 @@ def users_create(
     from geoapp.services import accounts
 
     generated = not password_stdin
+    name = name or email.split("@")[0]
+    if len(name) > 200 or len(email) > 254:  # user.name, user.email
+        raise click.ClickException("the name may have at most 200 characters, the email 254")
     password = secrets.token_urlsafe(12) if generated else sys.stdin.readline().rstrip("\n")
     with db.cli_session() as sess:
         community = _community(sess, slug)
         try:
             user = accounts.create_user(
-                sess, email, name or email.split("@")[0], Agency(agency), password
+                sess, email, name, Agency(agency), password
             )
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from exc

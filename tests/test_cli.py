@@ -251,3 +251,18 @@ def test_incidents_import_reports_and_writes_the_rejections(run, tmp_path, engin
         conn.execute(
             text("DELETE FROM incident WHERE article = '185' AND occurred_on = '2024-05-01'")
         )
+
+
+def test_over_long_names_are_refused_with_a_message_and_nothing_stored(run, engine):
+    long_user = run("users", "create", "long@bucha.test", "--community", "bucha",
+                    "--role", "viewer", "--name", "Я" * 201)  # fmt: skip
+    assert long_user.exit_code != 0 and "at most 200 characters" in long_user.output
+    long_category = run("categories", "add", "--community", "bucha", "--code", "long_name_cat",
+                        "--name-uk", "Я" * 256, "--name-en", "Long")  # fmt: skip
+    assert long_category.exit_code != 0 and "at most 255 characters" in long_category.output
+    long_partner = run("tokens", "create", "--partner", "П" * 201, "--community", "bucha")
+    assert long_partner.exit_code != 0 and "at most 200 characters" in long_partner.output
+    with engine.connect() as conn:
+        users = "SELECT count(*) FROM app_user WHERE email = 'long@bucha.test'"
+        assert conn.scalar(text(users)) == 0
+        assert conn.scalar(text("SELECT count(*) FROM category WHERE code = 'long_name_cat'")) == 0

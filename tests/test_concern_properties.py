@@ -103,8 +103,13 @@ def test_anything_but_a_json_object_is_a_400(client, body):
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(
-    description=st.text(max_size=1000), lon=st.floats(30.205, 30.215), lat=st.floats(50.541, 50.549)
+@given(  # text as typed: tabs and new lines yes, other control characters are refused (400)
+    description=st.text(
+        st.characters(exclude_categories=["Cc", "Cs"], include_characters="\t\n\r"),
+        max_size=1000,
+    ),
+    lon=st.floats(30.205, 30.215),
+    lat=st.floats(50.541, 50.549),
 )
 def test_valid_reports_are_stored_once(client, engine, description, lon, lat):
     token = uuid.uuid4().hex

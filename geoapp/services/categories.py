@@ -17,6 +17,7 @@ from geoapp.models.category import Category
 
 DEFAULTS = PROJECT_ROOT / "data" / "concern_categories.toml"
 HANDLING = ("pin", "no_pin", "warn")
+MAX_NAME = 255  # category.name_uk, category.name_en
 
 
 def read_defaults(path: Path = DEFAULTS) -> list[dict]:
@@ -85,6 +86,12 @@ def add_for_community(
         raise ValueError("a code is lower-case latin letters, digits and _, e.g. flooded_underpass")
     if not name_uk.strip() or not name_en.strip():
         raise ValueError("both names (uk and en) are needed")
+    if max(len(name_uk.strip()), len(name_en.strip())) > MAX_NAME:
+        raise ValueError(f"a name may have at most {MAX_NAME} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name_uk + name_en):
+        raise ValueError("a name may not contain control characters")
+    if not 1 <= radius_m <= 10_000:
+        raise ValueError("the radius is 1 to 10000 metres")
     clash = session.scalar(select(Category).where(Category.domain == "concern",
                                                   Category.code == code))  # fmt: skip
     if clash is not None:

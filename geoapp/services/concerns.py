@@ -26,6 +26,8 @@ from geoapp.services.locate import locate
 from geoapp.services.photos import PhotoError, clean_photo
 
 MAX_DESCRIPTION = 1000
+MAX_ADDRESS, MAX_CONTACT_NAME, MAX_EMAIL = 300, 200, 254  # the columns' lengths
+CLIENT_LOCATED_BY = ("pin", "device")
 MIN_GEOCODE_SCORE = 0.5
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ()-]{7,20}$")
@@ -109,6 +111,12 @@ def validate(session: Session, community: Community, report: Report, language: s
         raise ConcernInvalid({"category": "not_recorded"}, notice=notice)
     if len(report.description) > MAX_DESCRIPTION:
         errors["description"] = "too_long"
+    if len((report.address or "").strip()) > MAX_ADDRESS:
+        errors["address"] = "address_too_long"
+    if len(report.contact_name.strip()) > MAX_CONTACT_NAME:
+        errors["contact_name"] = "name_too_long"
+    if len(report.contact_email.strip()) > MAX_EMAIL:
+        errors["contact_email"] = "invalid_email"
     if report.contact_phone and not PHONE_RE.match(report.contact_phone):
         errors["contact_phone"] = "invalid_phone"
     if report.contact_email and not EMAIL_RE.match(report.contact_email):
@@ -116,7 +124,10 @@ def validate(session: Session, community: Community, report: Report, language: s
     has_contact = any((report.contact_name, report.contact_phone, report.contact_email))
     if has_contact and not report.consent:
         errors["consent"] = "consent_required"
-    lon, lat, located_by, score, address = report.lon, report.lat, report.located_by, None, None
+    # The client's own point is a pin or the device's position; only the server geocodes
+    # (and then it records the score), so a client's "geocoded" is stored as a pin.
+    located_by = report.located_by if report.located_by in CLIENT_LOCATED_BY else "pin"
+    lon, lat, score, address = report.lon, report.lat, None, None
     suggestion = None
     if lon is not None and lat is not None:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
@@ -129,7 +140,9 @@ def validate(session: Session, community: Community, report: Report, language: s
             if found:
                 suggestion = {"slug": found[0].slug, "name_uk": found[0].name_uk,
                               "name_en": found[0].name_en}  # fmt: skip
-        address = (report.address or "").strip()[:300] or None
+        address = (report.address or "").strip() or None
+    elif "address" in errors:
+        pass  # too long to look up
     elif report.address and report.address.strip():
         hits = geocode(session, report.address, community.id, 1)
         if not hits or hits[0].score < MIN_GEOCODE_SCORE:

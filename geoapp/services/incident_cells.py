@@ -43,6 +43,9 @@ PERIODS = ("year", "quarter", "month")
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(\d{2})))?$")
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2100  # statistics and plans of this pilot; no date outside it
+
+
 class PeriodError(ValueError):
     """A period is not written as YYYY, YYYY-Qn or YYYY-MM."""
 
@@ -77,8 +80,8 @@ def parse_period(value: str) -> Period:
     if not match:
         raise PeriodError(f"'{value}' is not a period (write 2025, 2025-Q2 or 2025-03)")
     year, quarter, month = int(match[1]), match[2], match[3]
-    if year < 1:
-        raise PeriodError(f"'{value}': there is no year 0")
+    if not MIN_YEAR <= year <= MAX_YEAR:  # 9999 would end in year 10000, which no date has
+        raise PeriodError(f"period '{value}': the year must be from {MIN_YEAR} to {MAX_YEAR}")
     if quarter:
         return Period("quarter", date(year, 3 * int(quarter) - 2, 1))
     if month:

@@ -16,6 +16,7 @@ is what the resident's tracking page shows.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,6 +50,7 @@ NEXT = {
 }
 OPEN = (MeasureStatus.PROPOSED, MeasureStatus.AGREED, MeasureStatus.IN_PROGRESS)
 CONCERN_RADIUS_M = 150.0  # a target taken from concerns: this far around each
+MAX_INDICATOR_NAME, MAX_INDICATOR_UNIT = 200, 40  # measure_indicator.name, .unit
 MAX_TEXT = {"title": 200, "agency": 200, "owner": 200, "partners": 2000, "description": 4000}
 
 
@@ -117,8 +119,14 @@ def _date(value: str) -> date | None:
 
 
 def _number(value: str) -> float | None:
+    """A typed number (comma or point, spaces allowed); ValueError for "inf", "nan", 1e400."""
     text = value.strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
-    return float(text) if text else None
+    if not text:
+        return None
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {value!r}")
+    return number
 
 
 def validate(session: Session, community: Community, draft: MeasureDraft) -> CleanMeasure:
@@ -154,6 +162,12 @@ def validate(session: Session, community: Community, draft: MeasureDraft) -> Cle
             continue
         if not indicator.name.strip() or baseline is None:
             errors[f"indicator_{n}"] = "name_and_baseline_required"
+            continue
+        if len(indicator.name.strip()) > MAX_INDICATOR_NAME:
+            errors[f"indicator_{n}"] = "indicator_name_too_long"
+            continue
+        if len(indicator.unit.strip()) > MAX_INDICATOR_UNIT:
+            errors[f"indicator_{n}"] = "indicator_unit_too_long"
             continue
         indicators.append((indicator.name.strip(), baseline, goal, indicator.unit.strip()))
     if errors:

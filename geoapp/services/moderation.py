@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from geoapp.models.category import Category
 from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, Status
 from geoapp.services import audit, contacts
 from geoapp.services.communities import covers
+from geoapp.services.concerns import MAX_DESCRIPTION
 from geoapp.services.contact_keys import ContactKeys, ContactUnreadable
 
 NEXT = {
@@ -34,6 +35,10 @@ MAX_ANSWER = 2000
 
 class ModerationError(ValueError):
     """A step that is not allowed; the message says which."""
+
+
+class TextTooLongError(ModerationError):
+    """A corrected text longer than a resident's may be (MAX_DESCRIPTION)."""
 
 
 @dataclass(frozen=True)
@@ -175,16 +180,22 @@ def edit(
     """
     changes: list[str] = []
     if category_code and category_code != session.get(Category, concern.category_id).code:
-        category = session.scalar(
-            select(Category).where(Category.domain == "concern", Category.code == category_code)
-        )
+        category = session.scalar(  # the defaults and this community's own: never another's
+            select(Category).where(
+                Category.domain == "concern", Category.code == category_code,
+                or_(Category.community_id.is_(None),
+                    Category.community_id == concern.community_id),
+            )
+        )  # fmt: skip
         if category is None or category.handling == "no_pin":
             raise ModerationError(f"no category '{category_code}' for concerns")
         changes.append(f"category -> {category.code}")
         concern.category_id = category.id
+    if description is not None and len(description.strip()) > MAX_DESCRIPTION:
+        raise TextTooLongError(f"the text may have at most {MAX_DESCRIPTION} characters")
     if description is not None and description.strip() != concern.description:
         changes.append(f"text redacted; original: {concern.description}")
-        concern.description = description.strip()[:1000]
+        concern.description = description.strip()
     if lon is not None and lat is not None:
         if not covers(session, concern.community_id, lon, lat):
             raise ModerationError("the new place is outside the community")

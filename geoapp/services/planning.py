@@ -29,6 +29,7 @@ from geoapp.services.hotspots import Cache, HotspotQuery, analyse
 
 AGENCIES = ("prosecutor", "police", "council", "ngo", "other")
 MAX_PARTICIPANTS = 40
+MAX_CELL_INDEX = 10**6
 OVERLAYS = ("hotspots", "heat", "concerns", "incident_cells", "measures", "boundaries")
 FILTER_KEYS = ("from", "to", "group", "size")
 MAX_STATE_BYTES = 4000
@@ -153,12 +154,19 @@ def priorities(session: Session, planning: PlanningSession) -> list[SessionPrior
 def parse_cells(text: str) -> list[tuple[int, int]]:
     """Hot spot cells as the pages write them, "i:j i:j" (or comma-separated), deduplicated.
 
-    Raises ValueError for anything that is not a pair of integers.
+    Raises ValueError for anything that is not a pair of integers of a grid's size (a
+    cell index past a million is no cell of any hromada, and would overflow the hexagons'
+    arrays).
     """
     out = []
     for pair in text.replace(",", " ").split():
         i, _sep, j = pair.partition(":")
-        out.append((int(i), int(j)))
+        if max(len(i), len(j)) > 8:
+            raise ValueError(f"no cell {pair!r}")
+        cell = (int(i), int(j))
+        if max(abs(cell[0]), abs(cell[1])) > MAX_CELL_INDEX:
+            raise ValueError(f"no cell {pair!r}")
+        out.append(cell)
     return list(dict.fromkeys(out))
 
 

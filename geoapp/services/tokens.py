@@ -31,6 +31,8 @@ def create(
     """Create a read-only token for `partner`, valid `days` days; return (token, row)."""
     if not partner.strip():
         raise ValueError("the partner needs a name")
+    if len(partner.strip()) > 200:  # api_token.partner
+        raise ValueError("the partner's name may have at most 200 characters")
     if days < 1 or days > 730:
         raise ValueError("a token lives between 1 and 730 days")
     token = PREFIX + secrets.token_urlsafe(32)

@@ -12,6 +12,7 @@ from geoapp.web import (
     analysis_staff,
     api,
     auth,
+    hostile_input,
     hotspot_layers,
     incidents_staff,
     measures_staff,
@@ -24,16 +25,14 @@ from geoapp.web import (
     staff,
     tiles,
 )
-from geoapp.web.problems import problem
-
-
-def _wants_problem() -> bool:
-    return request.path.startswith(("/api/", "/ogc", "/tiles/"))
+from geoapp.web.problems import problem, wants_problem
 
 
 def init_app(app: Flask) -> None:
     """Register security, blueprints and error pages (HTML for people, RFC 9457 for the API)."""
+    hostile_input.install_converters(app)  # before any rule is added
     security.init_app(app)
+    hostile_input.init_app(app)  # first of the request hooks, CSRF's included
     app.register_blueprint(public.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(api.bp)
@@ -71,7 +70,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if _wants_problem():
+        if wants_problem():
             response, code = problem(exc.code or 500, exc.name, exc.description or exc.name)
             for name, value in exc.get_headers():
                 if name.lower() == "allow":  # a 405 says what is allowed (RFC 9110)
@@ -82,6 +81,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s", request.path)
-        if _wants_problem():
+        if wants_problem():
             return problem(500, "Internal Server Error", "The server could not answer.")
         return render_template("error.html", code=500, name="Internal Server Error"), 500

@@ -155,8 +155,8 @@ def _report_from_json(body: dict) -> Report:
         category=string(body, "category"), description=string(body, "description"),
         lon=number("lon"), lat=number("lat"), address=string(body, "address") or None,
         located_by=string(body, "located_by") or "pin", client_token=string(body, "client_token"),
-        contact_name=string(contact, "name")[:200], contact_phone=string(contact, "phone"),
-        contact_email=string(contact, "email")[:254], consent=contact.get("consent") is True,
+        contact_name=string(contact, "name"), contact_phone=string(contact, "phone"),
+        contact_email=string(contact, "email"), consent=contact.get("consent") is True,
     )  # fmt: skip
 
 

@@ -28,8 +28,9 @@ bp = Blueprint("auth", __name__, url_prefix="/staff")
 
 
 def _safe_next(target: str | None) -> str:
-    """Follow `next` only within this site (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Follow `next` only within this site (no open redirect, no header injection)."""
+    plain = bool(target) and target.isprintable() and "\\" not in target  # "/\x" reads as "//x"
+    if plain and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target

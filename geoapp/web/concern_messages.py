@@ -10,6 +10,8 @@ MESSAGES = {
     "unknown_category": _l("There is no such category in this community."),
     "not_recorded": _l("Reports of this kind are not collected on the map."),
     "too_long": _l("The description is too long (at most 1000 characters)."),
+    "address_too_long": _l("The address is too long (at most 300 characters)."),
+    "name_too_long": _l("The name is too long (at most 200 characters)."),
     "invalid_phone": _l("Check the phone number."),
     "invalid_email": _l("Check the email address."),
     "consent_required": _l("Tick the box to let us contact you, or leave the contact empty."),

@@ -55,10 +55,14 @@ def _date(name: str, args: Mapping[str, str]) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError as exc:
         raise ParameterError(_("'%(name)s' must be a date written YYYY-MM-DD, not '%(raw)s'",
                                name=name, raw=raw)) from exc  # fmt: skip
+    if not incident_cells.MIN_YEAR <= day.year <= incident_cells.MAX_YEAR:
+        raise ParameterError(_("'%(name)s' must be a date from 1900 to 2100, not '%(raw)s'",
+                               name=name, raw=raw))  # fmt: skip
+    return day
 
 
 def parameters(found: Community, args: MultiDict[str, str] | None = None) -> Parameters:
@@ -91,7 +95,7 @@ def parameters(found: Community, args: MultiDict[str, str] | None = None) -> Par
         raise ParameterError(_("no incident group %(codes)s",
                                codes=", ".join(repr(c) for c in unknown)))  # fmt: skip
     size = args.get("size") or str(DEFAULT_SIZE)
-    if not size.isdigit() or int(size) not in SIZES:
+    if size not in {str(s) for s in SIZES}:  # "²".isdigit(), but int("²") fails
         raise ParameterError(_("size must be one of %(sizes)s (metres)",
                                sizes=", ".join(map(str, SIZES))))  # fmt: skip
     query = HotspotQuery(found.id, start, end, tuple(sorted(known[c] for c in codes)), int(size))

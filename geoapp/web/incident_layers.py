@@ -30,7 +30,8 @@ def _filters() -> tuple[Period | None, int | None, str | None]:
         try:
             period = parse_period(request.args["period"])
         except PeriodError as exc:  # the service's words are English; the caller's may not be
-            raise PeriodError(_("'%(value)s' is not a period: write 2025, 2025-Q2 or 2025-03",
+            raise PeriodError(_("'period': '%(value)s' is not a period: write 2025, 2025-Q2 "
+                                "or 2025-03 (a year from 1900 to 2100)",
                                 value=request.args["period"])) from exc  # fmt: skip
     group = request.args.get("group") or None
     category_id = None
@@ -77,7 +78,7 @@ def cells_data(
     size_arg = request.args.get("size")
     if size_arg is None:
         size = default_size(found.id, audience, period)
-    elif not size_arg.isdigit() or int(size_arg) not in allowed:
+    elif size_arg not in {str(s) for s in allowed}:  # "²".isdigit(), but int("²") fails
         sizes = ", ".join(str(s) for s in allowed)
         raise PeriodError(_("size must be one of %(sizes)s (metres)", sizes=sizes))
     else:

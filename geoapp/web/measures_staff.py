@@ -31,6 +31,7 @@ from geoapp.web import planning_messages as words
 from geoapp.web.access import community_role
 from geoapp.web.concern_messages import public_status_names
 from geoapp.web.effect_chart import chart_svg
+from geoapp.web.hostile_input import bounded_int
 from geoapp.web.maps import RenderedMap, community_map
 from geoapp.web.public import map_basics
 
@@ -148,12 +149,12 @@ def record(form: MultiDict[str, str]) -> tuple[Measure | None, dict[str, str]]:
         clean = measures.validate(sess, g.community, _draft(form))
     except measures.InvalidMeasureError as exc:
         return None, {k: words.problem(v) for k, v in exc.errors.items()}
-    session_id = form.get("session", type=int)
+    session_id = bounded_int(form.get("session"))  # a tampered 401-digit id: no session
     planning_session = planning.get(sess, g.community.id, session_id) if session_id else None
     measure = measures.create(sess, g.community, clean, current_user.user.id)
     if planning_session is not None:
         measure.session_id = planning_session.id
-        priority = form.get("priority", type=int)
+        priority = bounded_int(form.get("priority"))
         if priority and any(p.id == priority for p in planning.priorities(sess, planning_session)):
             measure.priority_id = priority
         sess.commit()

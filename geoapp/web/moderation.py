@@ -26,6 +26,7 @@ from geoapp.models.concern import ConcernPhoto, Status
 from geoapp.models.user import Role
 from geoapp.services import moderation
 from geoapp.services.categories import for_community
+from geoapp.services.concerns import MAX_DESCRIPTION
 from geoapp.services.contact_keys import ContactUnreadable
 from geoapp.web.access import community_role
 
@@ -119,6 +120,11 @@ def edit(slug: str, public_id: str):
             description=request.form.get("description"),
             lon=_float("lon"), lat=_float("lat"),
         )  # fmt: skip
+    except moderation.TextTooLongError:
+        db.session().rollback()
+        flash(_("The corrected text may have at most %(n)d characters; nothing was saved.",
+                n=MAX_DESCRIPTION))  # fmt: skip
+        return redirect(url_for(".detail", slug=slug, public_id=public_id)), 303
     except moderation.ModerationError:
         db.session().rollback()
         flash(_("The correction could not be saved: check the category and the place."))

@@ -24,10 +24,11 @@ from geoapp.layers import LayerSpec
 from geoapp.models.community import Community
 from geoapp.services import layer_export
 from geoapp.services.communities import CommunitySummary, get_by_slug, list_communities
-from geoapp.services.incident_cells import PeriodError
+from geoapp.services.incident_cells import MAX_YEAR, MIN_YEAR, PeriodError
 from geoapp.web import hotspot_layers, layer_sources
 from geoapp.web.access import BadTokenError, layer_audience, partner_token
 from geoapp.web.api import recipient
+from geoapp.web.hostile_input import bounded_int
 from geoapp.web.links import external_url
 from geoapp.web.ogc_openapi import CONFORMANCE, MAX_LIMIT, openapi_document
 from geoapp.web.problems import problem
@@ -229,9 +230,10 @@ def _limit() -> tuple[int, int]:
         raw = request.args.get(name)
         if raw is None:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        value = bounded_int(raw, low, high)  # "²".isdigit(), but int("²") fails
+        if value is None:
             raise OgcError(f"'{name}' must be an integer from {low} to {high}")
-        return int(raw)
+        return value
 
     return integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
 
@@ -248,9 +250,12 @@ def parse_datetime(raw: str | None) -> tuple[date | None, date | None] | None:
         if not match:
             raise OgcError(f"'datetime' must be RFC 3339 dates or an interval, not '{raw}'")
         try:
-            return date.fromisoformat(match[1])
+            found = date.fromisoformat(match[1])
         except ValueError as exc:
             raise OgcError(f"'datetime': {exc}") from exc
+        if not MIN_YEAR <= found.year <= MAX_YEAR:  # 9999-12-31 has no day after it
+            raise OgcError(f"'datetime': the year must be from {MIN_YEAR} to {MAX_YEAR}")
+        return found
 
     if "/" in raw:
         first, _slash, last = raw.partition("/")

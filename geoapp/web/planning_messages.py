@@ -58,6 +58,8 @@ def problem(code: str) -> str:
         "outside_community": _("The area lies outside the community."),
         "invalid_number": _("Enter numbers for the baseline and the goal."),
         "name_and_baseline_required": _("An indicator needs a name and a baseline."),
+        "indicator_name_too_long": _("The indicator's name is too long (at most 200 characters)."),
+        "indicator_unit_too_long": _("The indicator's unit is too long (at most 40 characters)."),
         "unknown_agency": _("Choose an agency."),
         "unknown_participant": _("No such participant."),
         "no_cells": _("Choose hot spot cells on the map first."),

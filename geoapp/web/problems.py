@@ -14,3 +14,8 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> tuple[Respons
     response = jsonify(body)
     response.mimetype = "application/problem+json"
     return response, status
+
+
+def wants_problem() -> bool:
+    """Whether this request is answered with problems: the API, OGC API, tiles, JSON senders."""
+    return request.path.startswith(("/api/", "/ogc", "/tiles/")) or request.is_json

@@ -66,9 +66,9 @@ def report(slug: str):
         category=form.get("category", ""), description=form.get("description", "").strip(),
         lon=_float("lon"), lat=_float("lat"), address=form.get("address") or None,
         located_by=form.get("located_by") or "pin", client_token=form.get("client_token", ""),
-        contact_name=form.get("contact_name", "").strip()[:200],
+        contact_name=form.get("contact_name", "").strip(),
         contact_phone=form.get("contact_phone", "").strip(),
-        contact_email=form.get("contact_email", "").strip()[:254],
+        contact_email=form.get("contact_email", "").strip(),
         consent=form.get("consent") == "yes",
         photo=_photo(),
     )  # fmt: skip
