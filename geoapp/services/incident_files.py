@@ -57,6 +57,7 @@ from pyproj.exceptions import CRSError
 from geoapp.config import PROJECT_ROOT
 from geoapp.geo import gdal_safety
 from geoapp.geo.crs import in_ukraine, to_wgs84
+from geoapp.geo.geojson import json_depth
 
 MAX_BYTES = 50 * 1024 * 1024
 PROFILE_DIR = PROJECT_ROOT / "data" / "incident_profiles"
@@ -537,32 +538,15 @@ def _too_many_rows(name: str) -> FileRejected:
 # simple enough to read in Python (json, then shapely for the geometry), so no uploaded JSON
 # reaches GDAL at all, whatever drivers a later GDAL adds.
 
-_JSON_ESCAPE = re.compile(rb"\\.", re.S)
-_JSON_STRING = re.compile(rb'"[^"]*"')
 _CRS_NAME = re.compile(r"^(?:urn:ogc:def:crs:)?(EPSG|OGC):(?:[\d.]*:)?:?(\w+)$", re.I)
 _NUMBER = (int, float)
-
-
-def _json_depth(raw: bytes) -> int:
-    """How deeply arrays and objects nest, counted without parsing (C-speed regex and numpy).
-
-    Python's json module recurses per level: a 50,000-deep array would end in a
-    RecursionError, and a limit below the interpreter's is a clear answer instead.
-    """
-    body = _JSON_STRING.sub(b"", _JSON_ESCAPE.sub(b"", raw))
-    codes = np.frombuffer(body, dtype=np.uint8)
-    brackets = codes[np.isin(codes, np.frombuffer(b"[{]}", dtype=np.uint8))]
-    if not len(brackets):
-        return 0
-    steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1).astype(np.int32)
-    return int(np.cumsum(steps).max())
 
 
 def _geojson_table(path: Path, profile: Profile) -> Table:
     """A GeoJSON FeatureCollection's features: properties as columns, points as locations."""
     name = path.name
     raw = path.read_bytes()
-    if _json_depth(raw) > MAX_JSON_DEPTH:
+    if json_depth(raw) > MAX_JSON_DEPTH:
         raise FileRejected(f"{name}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep; "
                            "it is not a GeoJSON file")  # fmt: skip
     try:
@@ -628,10 +612,13 @@ def _geometry(value: Any) -> shapely.Geometry | None:
     """A GeoJSON geometry as shapely's, or None when there is none or it cannot be read."""
     if value is None:
         return None
-    if (isinstance(value, dict) and value.get("type") == "Point"
-            and isinstance(coords := value.get("coordinates"), list)
-            and 2 <= len(coords) <= 3
-            and all(isinstance(c, _NUMBER) and not isinstance(c, bool) for c in coords)):
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "Point"
+        and isinstance(coords := value.get("coordinates"), list)
+        and 2 <= len(coords) <= 3
+        and all(isinstance(c, _NUMBER) and not isinstance(c, bool) for c in coords)
+    ):
         return shapely.Point(coords[0], coords[1])  # the common case, without shape()'s checks
     try:
         return shapely.geometry.shape(value)
