@@ -20,6 +20,9 @@ MESSAGES = {
     "invalid_token": _l("The form is incomplete. Reload the page and try again."),
     "photo_too_large": _l("The photo is larger than 5 MB."),
     "photo_not_image": _l("The photo must be a JPEG or PNG picture."),
+    "photo_too_many_pixels": _l(
+        "The photo has too many pixels (at most 24 megapixels); send a smaller copy."
+    ),
 }
 
 
