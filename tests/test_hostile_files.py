@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from sqlalchemy import text
 
 from geoapp.geo import gdal_safety
+from geoapp.geo.reader import BoundaryFileError, read_boundaries
 from geoapp.services import incident_files
 from geoapp.services.incident_files import FileRejected, load_profile, read_records
 from geoapp.services.incidents import IncidentFileError
@@ -42,8 +43,9 @@ def gdalg_pipeline(canary: Path) -> bytes:
     """A GDALG pipeline that reads the canary as CSV and names its lines as incident dates."""
     sql = ("SELECT field_1 AS date, '185' AS article, '30.21' AS lon, '50.545' AS lat, "
            "'r' AS ref FROM secret")  # fmt: skip
-    command = (f"gdal vector pipeline ! read CSV:{canary} --oo HEADERS=NO --oo SEPARATOR=TAB "
-               f'! sql --sql "{sql}" ! write --output-format=stream streamed_dataset')  # fmt: skip
+    command = (f"gdal vector pipeline ! read --input-format CSV --oo HEADERS=NO "
+               f'--oo SEPARATOR=TAB {canary} ! sql --sql "{sql}" '
+               "! write --output-format=stream streamed_dataset")  # fmt: skip
     return json.dumps({"type": "gdal_streamed_alg", "command_line": command}).encode()
 
 
@@ -60,10 +62,10 @@ def test_a_gdalg_pipeline_upload_never_shows_another_file(analyst, engine, canar
     path, secret = canary
     resp = post(analyst, gdalg_pipeline(path), name)
     html = resp.get_data(as_text=True)
-    assert resp.status_code == 400
     assert secret not in html
-    assert "не є колекцією об’єктів GeoJSON" in html
     assert secret not in stored_errors(engine)
+    assert resp.status_code == 400
+    assert "не є колекцією об’єктів GeoJSON" in html
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM incident")) == 0
 
@@ -72,11 +74,14 @@ def test_a_gdalg_pipeline_is_refused_by_the_import_service(db_session, tmp_path,
     path, secret = canary
     upload = tmp_path / "incidents.geojson"
     upload.write_bytes(gdalg_pipeline(path))
-    with pytest.raises(IncidentFileError) as refused:
-        run(db_session, upload)
-    assert "FeatureCollection" in str(refused.value)
-    assert secret not in str(refused.value)
-    assert secret not in " ".join(why for _, why in refused.value.report.rejected)
+    try:
+        report = run(db_session, upload)[1]
+    except IncidentFileError as refused:
+        report, message = refused.report, str(refused)
+    else:
+        message = ""
+    assert secret not in " ".join(why for _, why in report.rejected)
+    assert "FeatureCollection" in message and secret not in message
     errors = db_session.scalars(text("SELECT errors::text FROM import_batch")).all()
     assert secret not in " ".join(errors)
 
@@ -96,7 +101,7 @@ def test_gdal_makes_no_network_request(tmp_path):
     asked: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the http.server API
+        def do_GET(self):
             asked.append(self.path)
             self.send_response(200)
             self.end_headers()
@@ -181,6 +186,7 @@ def gpkg_with_view(path: Path) -> Path:
             "SELECT i + 1 FROM n) SELECT i AS fid, '2025-03-01' AS date, '185' AS article, "
             "30.21 AS lon, 50.545 AS lat, 'r' || i AS ref FROM n"
         )
+        conn.execute("DELETE FROM gpkg_ogr_contents")  # no cached count: GDAL counts the view
     return path
 
 
@@ -281,3 +287,24 @@ def test_an_xlsx_of_blank_cells_packed_without_their_places_is_refused(tmp_path)
     assert path.stat().st_size < 50_000
     with pytest.raises(FileRejected, match="packed unusually tightly"):
         read_records(path, load_profile("default"))
+
+
+# --- boundary files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["boundary.geojson", "boundary.json", "boundary.shp"])
+def test_a_boundary_file_opens_only_with_its_own_driver(tmp_path, canary, name):
+    path, secret = canary
+    upload = tmp_path / name
+    upload.write_bytes(gdalg_pipeline(path))
+    with pytest.raises(BoundaryFileError, match="not a geodata file that can be read") as refused:
+        read_boundaries(upload)
+    assert secret not in str(refused.value)
+
+
+def test_a_plain_sqlite_boundary_file_named_gpkg_is_refused(tmp_path):
+    path = tmp_path / "boundaries.gpkg"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (a)")
+    with pytest.raises(BoundaryFileError, match="not a"):
+        read_boundaries(path)

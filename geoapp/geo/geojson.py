@@ -7,25 +7,24 @@ gives every reader one clear limit and one clear message.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-_ESCAPE = re.compile(rb"\\.", re.S)
-_STRING = re.compile(rb'"[^"]*"')
-_BRACKETS = np.frombuffer(b"[{]}", dtype=np.uint8)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 
 
 def json_depth(raw: bytes) -> int:
     """How deeply arrays and objects nest in a JSON text, counted without parsing it.
 
-    Escapes and then strings are cut out by regular expressions and the brackets left are
-    summed by numpy: a 50 MB file takes a fraction of a second and little memory.  Text
-    that is not JSON gets some number; the parser refuses it afterwards.
+    Escaped backslashes and quotes are dropped, then every byte but brackets and quotes
+    (bytes methods, in C); numpy then drops the brackets between quotes and sums the rest.
+    A 50 MB file takes a fraction of a second.  Text that is not JSON gets some number;
+    the parser refuses it afterwards.
     """
-    body = _STRING.sub(b"", _ESCAPE.sub(b"", raw))
-    codes = np.frombuffer(body, dtype=np.uint8)
-    brackets = codes[np.isin(codes, _BRACKETS)]
+    structure = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    codes = np.frombuffer(structure, dtype=np.uint8)
+    quote = codes == ord('"')
+    inside = np.bitwise_xor.accumulate(quote.view(np.uint8))  # 1 between opening and closing
+    brackets = codes[(inside == 0) & ~quote]
     if not len(brackets):
         return 0
     steps = np.where((brackets == ord("[")) | (brackets == ord("{")), 1, -1).astype(np.int32)

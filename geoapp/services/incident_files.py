@@ -570,9 +570,12 @@ def _geojson_table(path: Path, profile: Profile) -> Table:
         raise FileRejected(f"{name}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep; "
                            "it is not a GeoJSON file")  # fmt: skip
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        body = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FileRejected(f"{name}: a GeoJSON file must be UTF-8 text") from exc
+    del raw  # each copy of a 50 MB file is memory the parsed features need
+    try:
+        data = json.loads(body)
     except (ValueError, RecursionError) as exc:
         raise FileRejected(f"{name}: not a readable GeoJSON file (not valid JSON: "
                            f"{str(exc)[:100]})") from exc  # fmt: skip
@@ -586,20 +589,30 @@ def _geojson_table(path: Path, profile: Profile) -> Table:
     if len(features) > MAX_ROWS:
         raise _too_many_rows(name)
     source = _geojson_crs(name, data.get("crs"))
+    del body
     names: dict[str, None] = {}
     properties: list[dict[str, Any]] = []
+    shapes: list[Any] = []  # a point's (x, y), or another geometry's shapely form, or None
     for number, feature in enumerate(features, 1):
         props = feature.get("properties") if isinstance(feature, dict) else None
         if (not isinstance(feature, dict) or feature.get("type") != "Feature"
                 or not isinstance(props, dict | None)):  # fmt: skip
             raise FileRejected(f"{name}: feature {number} is not a GeoJSON Feature")
         props = props or {}
-        names.update(dict.fromkeys(str(k) for k in props))
+        names.update(dict.fromkeys(props))
         properties.append(props)
+        shapes.append(_geometry(feature.get("geometry")))
+    del data, features  # the parsed geometries: only their shapely points are kept
+    geoms = np.empty(len(shapes), dtype=object)
+    geoms[:] = [s if not isinstance(s, tuple) else None for s in shapes]
+    at = [k for k, s in enumerate(shapes) if isinstance(s, tuple)]
+    if at:  # the usual case, all points: made in one vectorised call
+        geoms[at] = shapely.points(np.array([shapes[k] for k in at], dtype=float))
+    del shapes
     columns = list(names)
     rows = [(i, [_property(props.get(c)) for c in columns]) for i, props in
             enumerate(properties, 1)]  # fmt: skip
-    geoms = np.array([_geometry(f.get("geometry")) for f in features], dtype=object)
+    del properties
     return _rows_table(name, [(0, columns), *rows], profile, header_scan=1,
                        points=_points(geoms, source))  # fmt: skip
 
@@ -628,8 +641,8 @@ def _property(value: Any) -> Any:
     return value
 
 
-def _geometry(value: Any) -> shapely.Geometry | None:
-    """A GeoJSON geometry as shapely's, or None when there is none or it cannot be read."""
+def _geometry(value: Any) -> tuple[float, float] | shapely.Geometry | None:
+    """A GeoJSON point as (x, y), another geometry as shapely's, None when none or unreadable."""
     if value is None:
         return None
     if (
@@ -639,7 +652,7 @@ def _geometry(value: Any) -> shapely.Geometry | None:
         and 2 <= len(coords) <= 3
         and all(isinstance(c, _NUMBER) and not isinstance(c, bool) for c in coords)
     ):
-        return shapely.Point(coords[0], coords[1])  # the common case, without shape()'s checks
+        return (coords[0], coords[1])  # the common case: made into points all at once
     try:
         return shapely.geometry.shape(value)
     except Exception:  # shapely raises many kinds for a malformed geometry
