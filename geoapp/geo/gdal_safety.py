@@ -10,7 +10,8 @@ for every reader of untrusted files (incident uploads, boundary files).
 
 GDAL_SKIP only takes effect when GDAL registers its drivers, i.e. when pyogrio is first
 imported, so `harden_environment` runs when this module is imported, and `geoapp`
-imports it before anything else.  `pyogrio_for_untrusted` then checks that the skip
+imports it before anything else (child processes inherit it: see
+`trusted_tool_environment`).  `pyogrio_for_untrusted` then checks that the skip
 really took effect (a process that imported pyogrio before geoapp would not have it)
 and refuses to hand GDAL anything otherwise.
 """
@@ -63,7 +64,6 @@ SETTINGS = {
     "OGR_SQLITE_STATIC_VIRTUAL_OGR": "NO",
     "OGR_SQLITE_LIST_VIRTUAL_OGR": "NO",
     "OGR_SQLITE_LOAD_EXTENSIONS": "",
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",  # a file's siblings are no part of it
     "PROJ_NETWORK": "OFF",
 }
 
@@ -86,6 +86,17 @@ def harden_environment() -> None:
 
 
 harden_environment()
+
+
+def trusted_tool_environment() -> dict[str, str]:
+    """The environment without this module's settings, for a GDAL tool reading our own data.
+
+    Child processes inherit the hardening, which is right for anything that reads an
+    upload; a test or benchmark running Debian's ogrinfo/ogr2ogr on our own exports or API
+    (the OAPIF driver, over the network) passes this instead.
+    """
+    ours = {"GDAL_SKIP", *SETTINGS}
+    return {k: v for k, v in os.environ.items() if k not in ours}
 
 
 def pyogrio_for_untrusted() -> ModuleType:
