@@ -158,7 +158,7 @@ def test_a_feature_collection_is_read_with_its_legacy_crs_and_properties(tmp_pat
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [utm_x, utm_y]},
          "properties": {"date": "2025-03-01", "article": 185, "ref": "a1", "extra": [1, 2]}},
         {"type": "Feature", "geometry": {"type": "MultiPoint", "coordinates": [[utm_x, utm_y]]},
-         "properties": {"date": "2025-03-02", "article": "186", "ref": "a2"}},
+         "properties": {"date": "2025-03-02T10:15:00Z", "article": "186", "ref": "a2"}},
         {"type": "Feature", "geometry": None, "properties": {"date": "x", "ref": "a3"}},
     ]  # fmt: skip
     crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32636"}}
@@ -168,6 +168,7 @@ def test_a_feature_collection_is_read_with_its_legacy_crs_and_properties(tmp_pat
     assert (first.date, first.article, first.ref) == ("2025-03-01", "185", "a1")
     assert 30.0 < first.lon < 30.4 and 50.4 < first.lat < 50.7
     assert (second.lon, second.lat) == (first.lon, first.lat)
+    assert second.date == "2025-03-02T10:15"  # a date-time, as GDAL's driver read it
     assert (third.article, third.error) == ("", "no point geometry (no geometry)")
 
 

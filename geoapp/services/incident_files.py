@@ -560,6 +560,9 @@ def _too_many_rows(name: str) -> FileRejected:
 
 _CRS_NAME = re.compile(r"^(?:urn:ogc:def:crs:)?(EPSG|OGC):(?:[\d.]*:)?:?(\w+)$", re.I)
 _NUMBER = (int, float)
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 def _geojson_table(path: Path, profile: Profile) -> Table:
@@ -635,9 +638,18 @@ def _geojson_crs(name: str, crs: Any) -> CRS:
 
 
 def _property(value: Any) -> Any:
-    """A property value as a cell: numbers and text as they are, lists and objects as JSON."""
+    """A property value as a cell: numbers and text as they are, lists and objects as JSON.
+
+    An ISO date-time ("2024-03-01T10:00:00Z") is a datetime, as GDAL's GeoJSON driver made
+    it when it read these files, so its wall-clock time reads as the importer expects.
+    """
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            return value
     return value
 
 
