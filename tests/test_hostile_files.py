@@ -270,7 +270,7 @@ def test_a_small_xlsx_with_a_cell_far_right_on_every_row_fails_fast(tmp_path):
     started = time.monotonic()
     [record] = read_records(path, load_profile("default"))  # the blank cells are no rows
     assert record.ref == "A1"
-    assert time.monotonic() - started < 10  # it took 60 s before the fix
+    assert time.monotonic() - started < 10  # 25,000 such rows took 50 s before the fix
 
 
 def test_a_value_beyond_the_column_limit_is_refused(tmp_path):

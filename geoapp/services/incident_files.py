@@ -702,7 +702,7 @@ def _gpkg_layer(path: Path, name: str, wanted: str | None) -> str:
         if wanted is not None and wanted not in layers:
             raise FileRejected(f"{name}: no layer '{wanted}' (layers: {', '.join(layers)})")
         layer = wanted or layers[0]
-        kind = conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ?",
+        kind = conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ? COLLATE NOCASE",
                             (layer,)).fetchone()  # fmt: skip
         if kind is None:
             raise FileRejected(f"{name}: the layer '{layer}' is listed but has no table")
