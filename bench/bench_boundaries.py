@@ -19,6 +19,7 @@ from bench.common import (
     timed,
     warm_file_cache,
 )
+from geoapp.geo import gdal_safety
 from geoapp.geo.katotth import load_codifier
 
 NAME = "boundaries"
@@ -78,6 +79,7 @@ def ogr2ogr_folder(url: URL, files: list[Path]) -> OgrTotals:
     for path in files:
         proc = subprocess.run(
             ["ogr2ogr", "-f", "PostgreSQL", target, str(path), "-nln", OGR_TABLE, "-append"],
+            env=gdal_safety.trusted_tool_environment(),  # all of GDAL, as a user runs it
             capture_output=True,
             text=True,
             errors="replace",

@@ -35,6 +35,7 @@ from bench.common import (
     timed,
 )
 from geoapp.analysis.synthetic import article_weights, generate
+from geoapp.geo import gdal_safety
 from geoapp.services import incident_cells, incidents
 from geoapp.services.incident_files import MAX_BYTES
 from geoapp.services.incident_groups import sync_groups
@@ -322,6 +323,7 @@ def ogr2ogr_import(url: URL, path: Path) -> None:
             "-a_srs", "EPSG:4326", "-nln", OGR_TABLE,
         ],
         check=True, capture_output=True, text=True,
+        env=gdal_safety.trusted_tool_environment(),  # all of GDAL, as a user runs it
     )  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from geoapp import config as config_module
+from geoapp.geo import gdal_safety  # noqa: F401 - before anything loads GDAL: its GDAL_SKIP
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

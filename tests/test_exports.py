@@ -14,6 +14,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geoapp.geo import gdal_safety
 from geoapp.services import tokens
 from geoapp.services.communities import get_by_slug
 from geoapp.services.concerns import Report, report_concern
@@ -89,8 +90,9 @@ def _assert_rfc7946(body: dict) -> None:
 
 
 def _ogr_count(path) -> int:
+    env = gdal_safety.trusted_tool_environment()  # our own export: all of GDAL's drivers
     out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True,
-                         text=True, check=True).stdout  # fmt: skip
+                         text=True, check=True, env=env).stdout  # fmt: skip
     counts = re.findall(r"Feature Count: (\d+)", out)
     assert len(counts) == 1, out
     return int(counts[0])

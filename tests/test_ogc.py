@@ -4,7 +4,6 @@ without the partner token; schemathesis finds no 5xx and no invalid input accept
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from geoapp.geo import gdal_safety
 from geoapp.services import tokens
 from geoapp.services.communities import get_by_slug
 from tests.test_hotspots import planted, worried  # noqa: F401 - shared fixtures
@@ -84,7 +84,8 @@ def test_bad_parameters_are_400_problems(client, query):
 
 
 def _gdal(live_server: str, *args: str, token: str | None = None) -> str:
-    env = {**os.environ, "GDAL_HTTP_TIMEOUT": "60", "CPL_DEBUG": "OFF"}
+    # Our own API over the network: GDAL without the upload hardening (OAPIF, HTTP on)
+    env = {**gdal_safety.trusted_tool_environment(), "GDAL_HTTP_TIMEOUT": "60", "CPL_DEBUG": "OFF"}
     if token:
         env["GDAL_HTTP_HEADERS"] = f"Authorization: Bearer {token}"
     out = subprocess.run(list(args), capture_output=True, text=True, env=env, timeout=180)

@@ -101,3 +101,19 @@ def test_only_staff_see_the_photo(app, client, staff, engine):
     assert 'class="photo"' in viewer.get(f"/staff/c/bucha/concerns/{public_id}").get_data(
         as_text=True
     )
+
+
+def test_a_small_png_of_too_many_pixels_is_refused_before_decoding(client, engine):
+    """8900 x 8900 pixels pack into ~200 KB; decoded they took ~1 GB, twice."""
+    bomb = io.BytesIO()
+    Image.new("1", (8900, 8900), 0).save(bomb, format="PNG", optimize=True)
+    assert len(bomb.getvalue()) < 300_000
+    t, resp = _submit(client, bomb.getvalue(), "bomb.png")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "Фото має забагато пікселів (щонайбільше 24 мегапікселі)" in html
+    assert '<div class="field has-error">\n      <label for="photo">' in html
+    assert ">Покинута будівля</textarea>" in html  # what was typed is kept
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM concern WHERE client_token = :t"),
+                           {"t": t}) == 0  # fmt: skip

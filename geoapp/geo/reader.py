@@ -9,6 +9,7 @@ geopandas would fail on the unclosed rings real OSM exports contain.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from geoapp.geo import crs as crsmod
+from geoapp.geo import gdal_safety
+from geoapp.geo.geojson import json_depth
 from geoapp.geo.repair import parse_wkb, repair
 from geoapp.geo.translit import transliterate
 
@@ -65,15 +68,60 @@ class ParsedFile:
     warnings: list[str] = field(default_factory=list)
 
 
+# Each kind of file is opened by its own GDAL driver and no other: GeoJSON and GeoPackage
+# through their drivers' prefixes, a Shapefile checked after opening; `gdal_safety` has
+# unloaded every other driver (GDALG pipelines, VRT, plain SQLite, network ones).
+_DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
+            ".shp": "ESRI Shapefile", ".zip": "ESRI Shapefile"}  # fmt: skip
+MAX_JSON_DEPTH = 32  # a FeatureCollection of MultiPolygons nests 7 levels
+MAX_UNZIPPED = 2 * 1024**3  # a zipped Shapefile unpacking to more is refused (zip bomb)
+
+
 def _dataset_path(path: Path) -> str:
-    return f"/vsizip/{path}" if path.suffix.lower() == ".zip" else str(path)
+    """The GDAL name of a boundary file, after the checks its kind needs before GDAL reads it."""
+    suffix = path.suffix.lower()
+    driver = _DRIVERS.get(suffix)
+    if driver is None:
+        raise BoundaryFileError(f"{path.name}: not a GeoJSON, Shapefile, zipped Shapefile or "
+                                "GeoPackage file (by its name)")  # fmt: skip
+    try:
+        local = gdal_safety.local_path(path)
+    except ValueError as exc:
+        raise BoundaryFileError(str(exc)) from exc
+    if driver == "GeoJSON":
+        with open(local, "rb") as fh:
+            raw = fh.read()
+        if json_depth(raw) > MAX_JSON_DEPTH:
+            raise BoundaryFileError(f"{path.name}: the JSON is nested more than "
+                                    f"{MAX_JSON_DEPTH} levels deep")  # fmt: skip
+        return f"GeoJSON:{local}"
+    if driver == "GPKG":
+        with open(local, "rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                raise BoundaryFileError(f"{path.name}: not a GeoPackage file")
+        return f"GPKG:{local}"
+    if suffix == ".zip":
+        try:
+            with zipfile.ZipFile(local) as archive:
+                members = archive.infolist()
+        except zipfile.BadZipFile as exc:
+            raise BoundaryFileError(f"{path.name}: a damaged ZIP file") from exc
+        if not any(m.filename.lower().endswith(".shp") for m in members):
+            raise BoundaryFileError(f"{path.name}: the ZIP archive holds no .shp file")
+        if sum(m.file_size for m in members) > MAX_UNZIPPED:
+            raise BoundaryFileError(f"{path.name}: the ZIP archive unpacks to more than "
+                                    f"{MAX_UNZIPPED // 1024**3} GB")  # fmt: skip
+        return f"/vsizip/{local}"
+    return local
 
 
 def _layers(path: Path) -> list[str | None]:
     if path.suffix.lower() == ".gpkg":
-        import pyogrio  # here, not at module level: GDAL stays out of the web app at rest
-
-        return [str(name) for name, _ in pyogrio.list_layers(str(path))]
+        pyogrio = gdal_safety.pyogrio_for_untrusted()  # GDAL stays out of the app at rest
+        try:
+            return [str(name) for name, _ in pyogrio.list_layers(_dataset_path(path))]
+        except pyogrio.errors.DataSourceError as exc:
+            raise BoundaryFileError(f"{path.name}: not a readable GeoPackage file: {exc}") from exc
     return [None]
 
 
@@ -101,15 +149,14 @@ def _looks_like_cp1251_as_latin1(values: list[str]) -> bool:
 def _read_layer(path: Path, layer: str | None, encoding: str | None) -> tuple[dict, list, list]:
     # pyogrio (GDAL, and geopandas with it) is imported here, not at module level: the web
     # app imports this module at start-up, and they would add ~50 MB to its memory at rest.
-    import pyogrio
-
+    pyogrio = gdal_safety.pyogrio_for_untrusted()
+    source = _dataset_path(path)
     try:
+        gdal_safety.opened_by(pyogrio.read_info(source, layer=layer), _DRIVERS[path.suffix.lower()])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # unclosed rings: we count them
-            meta, _fids, geoms, fields = pyogrio.raw.read(
-                _dataset_path(path), layer=layer, encoding=encoding
-            )
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            meta, _fids, geoms, fields = pyogrio.raw.read(source, layer=layer, encoding=encoding)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise BoundaryFileError(
             f"{path.name}: not a geodata file that can be read "
             f"(GeoJSON, Shapefile, zipped Shapefile or GeoPackage expected): {exc}"

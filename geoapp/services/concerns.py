@@ -99,7 +99,11 @@ def _existing(session: Session, client_token: str, has_contact: bool) -> Receipt
 
 
 def validate(session: Session, community: Community, report: Report, language: str = "uk"):
-    """Check a report; return (category, lon, lat, located_by, score, address) or raise."""
+    """Check a report; return (category, lon, lat, located_by, score, address, photo) or raise.
+
+    The photo comes back cleaned (or None): decoding a picture is the dearest check, so
+    it is done once, here, and the caller stores what this returns.
+    """
     errors: dict[str, str] = {}
     if not TOKEN_RE.match(report.client_token or ""):
         errors["client_token"] = "invalid_token"
@@ -152,15 +156,16 @@ def validate(session: Session, community: Community, report: Report, language: s
             located_by = "geocoded"
     else:
         errors["location"] = "no_place"
+    photo = None
     if report.photo:
         try:
-            clean_photo(report.photo)
+            photo = clean_photo(report.photo)
         except PhotoError as exc:
             errors["photo"] = exc.code
     if errors:
         raise ConcernInvalid(errors, suggestion=suggestion)
     assert category is not None
-    return category, lon, lat, located_by, score, address
+    return category, lon, lat, located_by, score, address, photo
 
 
 def report_concern(
@@ -186,7 +191,9 @@ def report_concern(
     )
     if earlier is not None:
         return earlier
-    category, lon, lat, located_by, score, address = validate(session, community, report, language)
+    category, lon, lat, located_by, score, address, photo = validate(
+        session, community, report, language
+    )
     params = {
         "public_id": str(uuid.uuid4()), "tracking_token": secrets.token_urlsafe(24),
         "short_code": "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)),
@@ -203,8 +210,7 @@ def report_concern(
         assert earlier is not None
         return earlier
     session.add(ConcernEvent(concern_id=new_id, to_status="new"))
-    if report.photo:
-        photo = clean_photo(report.photo)
+    if photo is not None:
         session.add(ConcernPhoto(concern_id=new_id, jpeg=photo.jpeg, width=photo.width,
                                  height=photo.height))  # fmt: skip
     kept = True

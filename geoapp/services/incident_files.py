@@ -31,8 +31,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
+import shutil
+import sqlite3
+import tempfile
 import tomllib
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -46,17 +50,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.geometry
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
 from geoapp.config import PROJECT_ROOT
+from geoapp.geo import gdal_safety
 from geoapp.geo.crs import in_ukraine, to_wgs84
+from geoapp.geo.geojson import json_depth
 
 MAX_BYTES = 50 * 1024 * 1024
 PROFILE_DIR = PROJECT_ROOT / "data" / "incident_profiles"
 HEADER_SCAN_ROWS = 20  # the header is looked for among this many first non-blank rows
 MAX_HEADER_ROWS = 3  # a header is one row or up to three stacked rows
 MAX_UNPACKED = 20 * MAX_BYTES  # an XLSX unpacking to more than this is refused (zip bomb)
+MAX_PACKING = 100  # a worksheet or string table unpacking to more times its packed size is
+# refused: real sheets pack 5-20 times (every cell names its place), blank cells written
+# without a place pack 400 times, and a 26 KB file of them kept openpyxl busy for 5 s
+MAX_ROWS = 2_000_000  # data rows of any format; more is refused before the rows are checked
+MAX_COLUMNS = 256  # XLSX columns read; a value further right is refused (a cell at column
+# XFD widened every row to 16,384 cells: a 509 KB file took 210 s)
+MAX_JSON_DEPTH = 32  # a FeatureCollection of GeometryCollections needs about 10
 DELIMITERS = ",;\t|"
 
 TEXT_FIELDS = ("date", "article", "ref")
@@ -65,6 +79,7 @@ ALL_FIELDS = TEXT_FIELDS + tuple(f for fields in LOCATIONS.values() for f in fie
 PROFILE_KEYS = {"description", "sheet", "crs", "columns"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NUMBERING = re.compile(r"^\d{1,3}$")
+_JSON_ARRAY = re.compile(rb"\[\s*[\[{\"\]]")
 
 
 class FileRejected(ValueError):  # noqa: N818 - a verdict, read as `except FileRejected`
@@ -262,8 +277,10 @@ def read_table(path: Path, profile: Profile) -> Table:
     with path.open("rb") as fh:
         head = fh.read(8192)
     kind = _detect_format(path, head)
-    if kind in ("geojson", "gpkg"):
-        return _vector_table(path, kind, profile)
+    if kind == "geojson":
+        return _geojson_table(path, profile)
+    if kind == "gpkg":
+        return _gpkg_table(path, profile)
     if profile.location == "geometry":
         raise FileRejected(f"{path.name}: profile '{profile.name}' takes the location from "
                            "point geometry, which only GeoJSON and GeoPackage have")  # fmt: skip
@@ -295,8 +312,8 @@ def _detect_format(path: Path, head: bytes) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "csv"  # UTF-16 text, as Excel's "Unicode text" export writes
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"{"):
-        return "geojson"
+    if text.startswith(b"{") or _JSON_ARRAY.match(text):
+        return "geojson"  # or JSON that is not; the GeoJSON reader says so
     if b"\x00" in head or text.startswith((b"%PDF", b"<")):
         raise FileRejected(f"{path.name}: unknown format (not CSV, XLSX, GeoJSON or "
                            "GeoPackage)")  # fmt: skip
@@ -317,6 +334,8 @@ def _csv_table(path: Path, profile: Profile) -> Table:
     body = _decode(path.name, raw)
     if not body.strip():
         raise FileRejected(f"{path.name}: the file is empty")
+    if body.count("\n") > MAX_ROWS + HEADER_SCAN_ROWS:
+        raise _too_many_rows(path.name)
     # The delimiter is the one under which the profile's header appears (the sniffer's guess
     # first): a sniffer alone is fooled by decimal commas in a ';' file and by title rows.
     order = list(DELIMITERS)
@@ -448,10 +467,19 @@ def _xlsx_rows(path: Path, profile: Profile) -> list[Row]:
 
     try:
         with zipfile.ZipFile(path) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
+            members = archive.infolist()
+        unpacked = sum(info.file_size for info in members)
         if unpacked > MAX_UNPACKED:
             raise FileRejected(f"{path.name}: the workbook unpacks to {unpacked / 2**20:.0f} MB; "
                                f"the limit is {MAX_UNPACKED // 2**20} MB")  # fmt: skip
+        for info in members:
+            if (info.filename.startswith(("xl/worksheets/", "xl/sharedStrings"))
+                    and info.file_size > 2**20
+                    and info.file_size > MAX_PACKING * max(info.compress_size, 1)):  # fmt: skip
+                raise FileRejected(f"{path.name}: the workbook is packed unusually tightly "
+                                   f"({info.file_size // max(info.compress_size, 1)} times; the "
+                                   f"limit is {MAX_PACKING}); save it again from a spreadsheet "
+                                   "program or as CSV")  # fmt: skip
         workbook = load_workbook(path, read_only=True, data_only=True)
     except FileRejected:
         raise
@@ -469,9 +497,7 @@ def _xlsx_rows(path: Path, profile: Profile) -> list[Row]:
             sheet = sheets[0]
         else:
             raise FileRejected(f"{path.name}: the workbook has no worksheet")
-        sheet.reset_dimensions()  # some exporters write a wrong size, which would cut rows off
-        rows = [(n, list(cells)) for n, cells in enumerate(sheet.iter_rows(values_only=True), 1)
-                if not _blank(cells)]  # fmt: skip
+        rows = _sheet_rows(path.name, sheet)
     finally:
         workbook.close()
     if not rows:
@@ -479,38 +505,257 @@ def _xlsx_rows(path: Path, profile: Profile) -> list[Row]:
     return rows
 
 
-def _vector_table(path: Path, kind: str, profile: Profile) -> Table:
-    # pyogrio (GDAL, and geopandas with it) is imported here, not at module level: the web
-    # app imports this module at start-up, and they would add ~50 MB to its memory at rest.
-    import pyogrio
+def _sheet_rows(name: str, sheet: Any) -> list[Row]:
+    """The non-blank rows of a read-only sheet, at most `MAX_COLUMNS` wide and `MAX_ROWS` long.
 
-    label = "GeoJSON" if kind == "geojson" else "GeoPackage"
+    openpyxl's own iteration pads every row to the sheet's last column: one styled empty
+    cell at column XFD made each row 16,384 cells (a 509 KB file took 210 s).  Its sheet
+    parser (what `ReadOnlyWorksheet` runs, given the same arguments) hands over only the
+    cells written; empty ones are dropped here, and a value beyond the column limit
+    refuses the file rather than being cut off unseen.  The sheet's declared size is not
+    used at all: some exporters write a wrong one.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    book = sheet.parent
+    rows: list[Row] = []
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=book.data_only,
+                                 epoch=book.epoch, date_formats=book._date_formats,
+                                 timedelta_formats=book._timedelta_formats)  # fmt: skip
+        for number, cells in parser.parse():
+            values = [(c["column"], c["value"]) for c in cells if c["value"] is not None]
+            if not values:
+                continue
+            width = max(column for column, _ in values)
+            if width > MAX_COLUMNS:
+                if any(_text(v) != "" for column, v in values if column > MAX_COLUMNS):
+                    raise FileRejected(f"{name}: row {number} has a value beyond column "
+                                       f"{MAX_COLUMNS}; the limit is {MAX_COLUMNS} "
+                                       "columns")  # fmt: skip
+                width = MAX_COLUMNS
+            row: list[Any] = [None] * width
+            for column, value in values:
+                if column <= width:
+                    row[column - 1] = value
+            if _blank(row):
+                continue
+            if len(rows) > MAX_ROWS + HEADER_SCAN_ROWS:
+                raise _too_many_rows(name)
+            rows.append((number, row))
+    return rows
+
+
+def _too_many_rows(name: str) -> FileRejected:
+    return FileRejected(f"{name}: more than {MAX_ROWS:,} rows; the limit is {MAX_ROWS:,} rows "
+                        "a file (split the export)")  # fmt: skip
+
+
+# --- GeoJSON: parsed here, never by GDAL ---------------------------------------------------
+#
+# GDAL picks a driver by content, and a JSON file is also what its GDALG (a pipeline that
+# reads any file or URL), STAC, ESRIJSON and TopoJSON drivers read.  A FeatureCollection is
+# simple enough to read in Python (json, then shapely for the geometry), so no uploaded JSON
+# reaches GDAL at all, whatever drivers a later GDAL adds.
+
+_CRS_NAME = re.compile(r"^(?:urn:ogc:def:crs:)?(EPSG|OGC):(?:[\d.]*:)?:?(\w+)$", re.I)
+_NUMBER = (int, float)
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def _geojson_table(path: Path, profile: Profile) -> Table:
+    """A GeoJSON FeatureCollection's features: properties as columns, points as locations."""
+    name = path.name
+    raw = path.read_bytes()
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise FileRejected(f"{name}: the JSON is nested more than {MAX_JSON_DEPTH} levels deep; "
+                           "it is not a GeoJSON file")  # fmt: skip
     try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
-        layer = profile.sheet if kind == "gpkg" and profile.sheet else None
-        if layer is not None and layer not in layers:
-            raise FileRejected(f"{path.name}: no layer '{layer}' (layers: {', '.join(layers)})")
-        frame = pyogrio.read_dataframe(path, layer=layer or (layers[0] if layers else None))
-    except FileRejected:
-        raise
-    except Exception as exc:  # GDAL reports every unreadable file its own way
-        reason = str(exc).split(";")[0].replace(str(path), path.name)
-        raise FileRejected(f"{path.name}: not a readable {label} file ({reason})") from exc
+        body = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRejected(f"{name}: a GeoJSON file must be UTF-8 text") from exc
+    del raw  # each copy of a 50 MB file is memory the parsed features need
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise FileRejected(f"{name}: not a readable GeoJSON file (not valid JSON: "
+                           f"{str(exc)[:100]})") from exc  # fmt: skip
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list) or data.get("type") != "FeatureCollection":
+        raise FileRejected(f"{name}: not a readable GeoJSON file: it must be a FeatureCollection"
+                           ' (a JSON object with "type": "FeatureCollection" and a list of '
+                           '"features")')  # fmt: skip
+    if not features:
+        raise FileRejected(f"{name}: the GeoJSON file has no features")
+    if len(features) > MAX_ROWS:
+        raise _too_many_rows(name)
+    source = _geojson_crs(name, data.get("crs"))
+    del body
+    names: dict[str, None] = {}
+    properties: list[dict[str, Any]] = []
+    shapes: list[Any] = []  # a point's (x, y), or another geometry's shapely form, or None
+    for number, feature in enumerate(features, 1):
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if (not isinstance(feature, dict) or feature.get("type") != "Feature"
+                or not isinstance(props, dict | None)):  # fmt: skip
+            raise FileRejected(f"{name}: feature {number} is not a GeoJSON Feature")
+        props = props or {}
+        names.update(dict.fromkeys(props))
+        properties.append(props)
+        shapes.append(_geometry(feature.get("geometry")))
+    del data, features  # the parsed geometries: only their shapely points are kept
+    geoms = np.empty(len(shapes), dtype=object)
+    geoms[:] = [s if not isinstance(s, tuple) else None for s in shapes]
+    at = [k for k, s in enumerate(shapes) if isinstance(s, tuple)]
+    if at:  # the usual case, all points: made in one vectorised call
+        geoms[at] = shapely.points(np.array([shapes[k] for k in at], dtype=float))
+    del shapes
+    columns = list(names)
+    rows = [(i, [_property(props.get(c)) for c in columns]) for i, props in
+            enumerate(properties, 1)]  # fmt: skip
+    del properties
+    return _rows_table(name, [(0, columns), *rows], profile, header_scan=1,
+                       points=_points(geoms, source))  # fmt: skip
+
+
+def _geojson_crs(name: str, crs: Any) -> CRS:
+    """The legacy (2008) `crs` member, which RFC 7946 dropped: WGS84 unless an EPSG name."""
+    if crs is None:
+        return CRS.from_epsg(4326)
+    props = crs.get("properties") if isinstance(crs, dict) else None
+    label = props.get("name") if isinstance(props, dict) else None
+    match = _CRS_NAME.match(label) if isinstance(label, str) else None
+    if match is None or crs.get("type") != "name":
+        raise FileRejected(f"{name}: the coordinate system must be named by an EPSG code "
+                           '(e.g. "crs": {"type": "name", "properties": {"name": '
+                           '"EPSG:6382"}}) or left out for WGS84')  # fmt: skip
+    try:
+        return CRS.from_authority(match[1].upper(), match[2])
+    except CRSError as exc:
+        raise FileRejected(f"{name}: unknown coordinate system {label}") from exc
+
+
+def _property(value: Any) -> Any:
+    """A property value as a cell: numbers and text as they are, lists and objects as JSON.
+
+    An ISO date-time ("2024-03-01T10:00:00Z") is a datetime, as GDAL's GeoJSON driver made
+    it when it read these files, so its wall-clock time reads as the importer expects.
+    """
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and _ISO_DATETIME.match(value):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            return value
+    return value
+
+
+def _geometry(value: Any) -> tuple[float, float] | shapely.Geometry | None:
+    """A GeoJSON point as (x, y), another geometry as shapely's, None when none or unreadable."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, dict)
+        and value.get("type") == "Point"
+        and isinstance(coords := value.get("coordinates"), list)
+        and 2 <= len(coords) <= 3
+        and all(isinstance(c, _NUMBER) and not isinstance(c, bool) for c in coords)
+    ):
+        return (coords[0], coords[1])  # the common case: made into points all at once
+    try:
+        return shapely.geometry.shape(value)
+    except Exception:  # shapely raises many kinds for a malformed geometry
+        return None
+
+
+# --- GeoPackage: checked with sqlite3, then read by GDAL's GPKG driver only ---------------
+
+_GPKG_IDS = {0x47504B47, 0x47503130, 0x47503131}  # "GPKG", and 1.0/1.1's "GP10", "GP11"
+
+
+def _gpkg_layer(path: Path, name: str, wanted: str | None) -> str:
+    """The layer to read, after checking in SQLite itself that GDAL may safely read it.
+
+    The file is opened read-only and immutable by Python's sqlite3 (no extension, no
+    GDAL function, untrusted schema): it must be a GeoPackage (application_id), the
+    layer must be listed in gpkg_contents and be a plain table (a view can be a recursive
+    query yielding rows without end, a virtual table can read other files), and its rows
+    are counted before anything reads them.
+    """
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise FileRejected(f"{name}: not a readable GeoPackage file ({exc})") from exc
+    try:
+        conn.execute("PRAGMA trusted_schema = OFF")
+        if conn.execute("PRAGMA application_id").fetchone()[0] not in _GPKG_IDS:
+            raise FileRejected(f"{name}: an SQLite database, not a GeoPackage")
+        layers = [str(r[0]) for r in conn.execute(
+            "SELECT table_name FROM gpkg_contents WHERE data_type IN ('features', 'attributes')"
+            " ORDER BY rowid")]  # fmt: skip
+        if not layers:
+            raise FileRejected(f"{name}: the GeoPackage has no vector layer")
+        if wanted is not None and wanted not in layers:
+            raise FileRejected(f"{name}: no layer '{wanted}' (layers: {', '.join(layers)})")
+        layer = wanted or layers[0]
+        kind = conn.execute("SELECT type, sql FROM sqlite_master WHERE name = ? COLLATE NOCASE",
+                            (layer,)).fetchone()  # fmt: skip
+        if kind is None:
+            raise FileRejected(f"{name}: the layer '{layer}' is listed but has no table")
+        if kind[0] != "table" or str(kind[1]).lstrip().upper().startswith("CREATE VIRTUAL"):
+            what = "a view" if kind[0] == "view" else "not a plain table"
+            raise FileRejected(f"{name}: the layer '{layer}' is {what}; export the data itself "
+                               "as a table")  # fmt: skip
+        quoted = '"' + layer.replace('"', '""') + '"'
+        if any(col[6] in (2, 3) for col in conn.execute(f"PRAGMA table_xinfo({quoted})")):
+            raise FileRejected(f"{name}: the layer '{layer}' has computed columns; export the "
+                               "data itself as a table")  # fmt: skip
+        count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise FileRejected(f"{name}: not a readable GeoPackage file ({exc})") from exc
+    finally:
+        conn.close()
+    if count > MAX_ROWS:
+        raise _too_many_rows(name)
+    if not count:
+        raise FileRejected(f"{name}: the GeoPackage file has no features")
+    return layer
+
+
+def _gpkg_table(path: Path, profile: Profile) -> Table:
+    """A GeoPackage layer, read by GDAL's GPKG driver and no other, from a copy we name."""
+    name = path.name
+    layer = _gpkg_layer(path, name, profile.sheet)
+    pyogrio = gdal_safety.pyogrio_for_untrusted()
+    with tempfile.TemporaryDirectory(prefix="geoapp-gpkg-") as folder:
+        copy = Path(folder) / "upload.gpkg"  # our name: no ':' or odd suffix from the upload
+        shutil.copyfile(path, copy)
+        source = f"GPKG:{copy}"  # the GPKG driver's own prefix: no other driver is tried
+        try:
+            gdal_safety.opened_by(pyogrio.read_info(source, layer=layer), "GPKG")
+            frame = pyogrio.read_dataframe(source, layer=layer)
+        except Exception as exc:  # GDAL reports every unreadable file its own way
+            reason = str(exc).split(";")[0].replace(str(copy), name)
+            raise FileRejected(f"{name}: not a readable GeoPackage file ({reason})") from exc
+    if not len(frame):
+        raise FileRejected(f"{name}: the GeoPackage file has no features")
     geometry = frame.geometry if "geometry" in frame.columns else None
     names = [str(c) for c in frame.columns if c != "geometry"]
-    if not len(frame):
-        raise FileRejected(f"{path.name}: the {label} file has no features")
     values = frame[names].astype(object).where(frame[names].notna(), None).to_numpy().tolist()
     rows = [(i, cells) for i, cells in enumerate(values, 1)]
     if geometry is None:
         if profile.location == "geometry":
-            raise FileRejected(f"{path.name}: the {label} layer has no geometry and profile "
+            raise FileRejected(f"{name}: the GeoPackage layer has no geometry and profile "
                                f"'{profile.name}' has no location columns")  # fmt: skip
-        return _rows_table(path.name, [(0, names), *rows], profile, header_scan=1)
-    if frame.crs is None and kind == "gpkg":
-        raise FileRejected(f"{path.name}: the layer has no coordinate reference system")
-    points = _points(np.asarray(geometry.values), CRS(frame.crs or "EPSG:4326"))
-    return _rows_table(path.name, [(0, names), *rows], profile, header_scan=1, points=points)
+        return _rows_table(name, [(0, names), *rows], profile, header_scan=1)
+    if frame.crs is None:
+        raise FileRejected(f"{name}: the layer has no coordinate reference system")
+    points = _points(np.asarray(geometry.values), CRS(frame.crs))
+    return _rows_table(name, [(0, names), *rows], profile, header_scan=1, points=points)
 
 
 def _points(geoms: np.ndarray, source: CRS) -> Located:
@@ -659,6 +904,9 @@ def _rows_table(
     if not data:
         raise FileRejected(f"{name}: no data rows below the header")
 
+    if len(data) > MAX_ROWS:
+        raise _too_many_rows(name)
+
     def column(f: str) -> list[Any]:
         index = header.columns[f]
         return [cells[index] if index < len(cells) else None for _, cells in data]
@@ -681,6 +929,8 @@ def _assemble(
 ) -> Table:
     """Text columns to a `Table`: locations parsed and projected, per-row errors set."""
     count = len(line)
+    if count > MAX_ROWS:
+        raise _too_many_rows("the file")
     address = None
     if points is not None:
         located = points

@@ -26,6 +26,9 @@ MESSAGES = {
         "Your contact details could not be kept, so we cannot call you back about this "
         "concern. Follow it by this page's link."
     ),
+    "photo_too_many_pixels": _l(
+        "The photo has too many pixels (at most 24 megapixels); send a smaller copy."
+    ),
 }
 
 

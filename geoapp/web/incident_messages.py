@@ -42,6 +42,31 @@ _REASONS: list[tuple[re.Pattern[str], Callable[..., str]]] = [
      lambda name, mb: _("%(name)s: the file is larger than %(mb)s MB", name=name, mb=mb)),
     (re.compile(r"^(?P<name>.+): unknown format"),
      lambda name: _("%(name)s: not a CSV, XLSX, GeoJSON or GeoPackage file", name=name)),
+    (re.compile(r"^(?P<name>.+): not a readable GeoJSON file: it must be a FeatureCollection"),
+     lambda name: _("%(name)s: not a GeoJSON feature collection (a JSON object with "
+                    "\"type\": \"FeatureCollection\" and a list of \"features\" is needed)",
+                    name=name)),
+    (re.compile(r"^(?P<name>.+): the JSON is nested more than (?P<n>\d+) levels deep"),
+     lambda name, n: _("%(name)s: the JSON is nested more than %(n)s levels deep; it is not "
+                       "a GeoJSON file", name=name, n=n)),
+    (re.compile(r"^(?P<name>.+): not a readable GeoJSON file \(not valid JSON"),
+     lambda name: _("%(name)s: not valid JSON", name=name)),
+    (re.compile(r"^(?P<name>.+): an SQLite database, not a GeoPackage$"),
+     lambda name: _("%(name)s: an SQLite database, not a GeoPackage", name=name)),
+    (re.compile(r"^(?P<name>.+): the layer '(?P<layer>.*)' (is a view|is not a plain table|"
+                r"has computed columns)"),
+     lambda name, layer: _("%(name)s: the layer “%(layer)s” is not a plain table (a view or "
+                           "computed columns); export the data itself as a table",
+                           name=name, layer=layer)),
+    (re.compile(r"^(?P<name>.+): more than (?P<n>[\d,]+) rows; the limit"),
+     lambda name, n: _("%(name)s: more than %(n)s rows, the limit for one file; split the "
+                       "export", name=name, n=n)),
+    (re.compile(r"^(?P<name>.+): row (?P<row>\d+) has a value beyond column (?P<n>\d+)"),
+     lambda name, row, n: _("%(name)s: row %(row)s has a value beyond column %(n)s, the limit",
+                            name=name, row=row, n=n)),
+    (re.compile(r"^(?P<name>.+): the workbook is packed unusually tightly"),
+     lambda name: _("%(name)s: the workbook is packed unusually tightly; save it again from a "
+                    "spreadsheet program or as CSV", name=name)),
     (re.compile(r"^(?P<name>.+): (?P<n>\d+) rows cannot be imported; with --strict"),
      lambda name, n: _("%(name)s: %(n)s rows cannot be imported; in “all or nothing” mode "
                        "nothing was imported", name=name, n=n)),
