@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter
 
-from tests.conftest import OWN, csrf_from, sign_in
+from tests.conftest import OWN, TEST_SECRET, csrf_from, sign_in
 
 HOSTILE_TEXT = [
     "\x00",
@@ -145,7 +145,7 @@ def _rules(app):
 def _rule_ids():
     from geoapp import create_app
 
-    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": "postgresql+psycopg://u@h/d"})
+    app = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": "postgresql+psycopg://u@h/d"})
     return [f"{r.endpoint}:{'/'.join(sorted(r.methods - {'HEAD', 'OPTIONS'}))}"
             for r in _rules(app)]  # fmt: skip
 
