@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from geoapp.config import KNOWN_WEAK_SECRETS, MIN_SECRET_LENGTH
+
 ERROR, WARNING = "error", "warning"
-OLD_DEFAULT_KEYS = {"dev-only-not-secret", "test-secret", "change-me", "secret", "changeme"}
-MIN_KEY_BYTES = 32
+OLD_DEFAULT_KEYS = KNOWN_WEAK_SECRETS  # the start refuses these too (config.check_secret)
+MIN_KEY_BYTES = MIN_SECRET_LENGTH
 MIN_KEY_BITS = 128  # estimated from the key's own character frequencies
 MIN_KEY_SYMBOLS = 10  # a hex key has 16; "abcd" repeated has 4
 GENERATE = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from werkzeug.routing import AnyConverter, IntegerConverter, PathConverter
 
-from tests.conftest import OWN, TEST_SECRET, csrf_from, sign_in
+from tests.conftest import OWN, app_config, csrf_from, sign_in
 
 HOSTILE_TEXT = [
     "\x00",
@@ -145,7 +145,7 @@ def _rules(app):
 def _rule_ids():
     from geoapp import create_app
 
-    app = create_app({"SECRET_KEY": TEST_SECRET, "DATABASE_URL": "postgresql+psycopg://u@h/d"})
+    app = create_app(app_config("postgresql+psycopg://u@h/d"))
     return [f"{r.endpoint}:{'/'.join(sorted(r.methods - {'HEAD', 'OPTIONS'}))}"
             for r in _rules(app)]  # fmt: skip
 
@@ -320,7 +320,7 @@ def test_control_characters_in_next_are_ignored(app, staff, target):
     page = client.get("/staff/login", query_string={"next": target}).get_data(as_text=True)
     resp = client.post("/staff/login", query_string={"next": target}, data={
         "email": staff["coordinator"].email, "password": staff["coordinator"].password,
-        "csrf_token": csrf_from(page)})  # fmt: skip
+        "totp": staff["coordinator"].code(), "csrf_token": csrf_from(page)})  # fmt: skip
     assert resp.status_code == 302 and resp.headers["Location"] == "/staff/"
     assert "Set-Cookie: x=1" not in str(resp.headers)
 

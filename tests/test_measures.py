@@ -134,7 +134,11 @@ def test_linked_concerns_follow_the_measure_to_done(db_session, bucha, staff, ac
                            today=date(2026, 5, 20))  # fmt: skip
     assert measure.done_on == date(2026, 5, 20)
     assert db_session.scalar(text(concern_status), {"p": accepted_concern}) == "resolved"
-    answer = db_session.query(ConcernEvent).filter_by(to_status=ConcernStatus.RESOLVED.value)
+    concern_id = db_session.scalar(text("SELECT id FROM concern WHERE public_id = :p"),
+                                   {"p": accepted_concern})  # fmt: skip
+    answer = db_session.query(ConcernEvent).filter_by(
+        to_status=ConcernStatus.RESOLVED.value, concern_id=concern_id
+    )
     assert [e.public_answer for e in answer] == ["Встановлено 12 ліхтарів на Вокзальній"]
 
 

@@ -24,7 +24,7 @@ from geoapp.services import accounts
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address)
+limiter = Limiter(key_func=lambda: limit_key("address", get_remote_address()))
 
 
 def limit_key(*parts: object) -> str:
