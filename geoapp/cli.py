@@ -65,6 +65,33 @@ def db_upgrade() -> None:
     click.echo(f"schema up to date (PostGIS {version}); {count} concern categories, "
                f"{groups} incident groups")  # fmt: skip
     _purge_contacts(dry_run=False, days=None)  # erasure is due whenever it can run
+    _forget_addresses(days=None)
+
+
+def _forget_addresses(days: int | None) -> None:
+    from geoapp.services.audit import forget_addresses
+
+    retention = days if days is not None else current_app.config["GEOAPP_AUDIT_ADDRESS_DAYS"]
+    with db.cli_session() as sess:
+        count = forget_addresses(sess, retention)
+    click.echo(f"{count} audit event(s) older than {retention} days lost their client address")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("forget-addresses")
+@click.option("--days", type=click.IntRange(1), default=None,
+              help="Retention in days (default: GEOAPP_AUDIT_ADDRESS_DAYS).")  # fmt: skip
+@with_appcontext
+def audit_forget_addresses(days: int | None) -> None:
+    """Erase client addresses of audit events older than the retention; the events stay.
+
+    Run it daily beside `geoapp contacts purge`; `geoapp db upgrade` runs it too.
+    """
+    _forget_addresses(days)
 
 
 @main.group("contacts")

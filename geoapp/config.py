@@ -122,6 +122,10 @@ def from_environment() -> dict[str, Any]:
         ),
         # Contacts are erased this many days after their concern is closed (resolved or
         # rejected): `geoapp contacts purge`, run daily (README) and by `geoapp db upgrade`.
+        # Staff and partner audit events keep the client address this many days, then it is
+        # erased (`geoapp audit forget-addresses`, also run by `geoapp db upgrade`); anonymous
+        # callers' addresses are never stored.
+        "GEOAPP_AUDIT_ADDRESS_DAYS": int(env.get("GEOAPP_AUDIT_ADDRESS_DAYS", "180")),
         "GEOAPP_CONTACT_RETENTION_DAYS": int(env.get("GEOAPP_CONTACT_RETENTION_DAYS", "90")),
         # --- Running it for an office (README "Running it for an office"; `geoapp check-deploy`).
         # The app's address as people reach it (https://map.example.ua, or with a path prefix):

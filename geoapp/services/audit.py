@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from geoapp.models.audit import AuditEvent
@@ -81,3 +81,27 @@ def search(
         query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
     ).all()
     return list(rows), total
+
+
+_FORGET_SQL = text(
+    "UPDATE audit_event SET client_addr = NULL "
+    "WHERE client_addr IS NOT NULL AND at < now() - make_interval(days => :days)"
+)
+_FORGET_TALLY_SQL = text(
+    "DELETE FROM sign_in_failure_tally WHERE last_at < now() - make_interval(days => :days)"
+)
+
+
+def forget_addresses(session: Session, days: int) -> int:
+    """Erase the client address of audit events older than `days`; the events stay.
+
+    Staff and partner acts keep their address for a documented period (to trace a stolen
+    account or token), not for ever; the sign-in failure counts of that age go whole.
+    Returns how many events lost their address.
+    """
+    if days < 1:
+        raise ValueError("the retention must be at least one day")
+    forgotten = session.execute(_FORGET_SQL, {"days": days}).rowcount or 0
+    session.execute(_FORGET_TALLY_SQL, {"days": days})
+    session.commit()
+    return forgotten

@@ -24,6 +24,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import shapely
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp.layers import LayerSpec
@@ -233,11 +234,29 @@ def audited(
             sess.commit()
 
 
+_PUBLIC_TALLY_SQL = text(
+    "INSERT INTO public_export_tally (day, community_id, layer, fmt, features) "
+    "VALUES ((now() AT TIME ZONE 'UTC')::date, :community, :layer, :fmt, :features) "
+    "ON CONFLICT (day, community_id, layer, fmt) DO UPDATE SET "
+    "count = public_export_tally.count + 1, "
+    "features = public_export_tally.features + EXCLUDED.features"
+)
+
+
 def record(
     session: Session, layer: str, fmt: str, recipient: Recipient, community_id: int,
     filters: dict[str, Any], tally: Tally, complete: bool,
 ) -> None:  # fmt: skip
-    """One `layer.export` audit event: who, which layer and filters, and the body's sha256."""
+    """One `layer.export` audit event: who, which layer and filters, and the body's sha256.
+
+    An anonymous caller is not audited one by one: nothing is stored per public visitor
+    (privacy rule 6), so the export only raises a counter per day, community, layer and
+    format, with no address and no time finer than the day.
+    """
+    if recipient.audience == "public":
+        session.execute(_PUBLIC_TALLY_SQL, {"community": community_id, "layer": layer,
+                                            "fmt": fmt, "features": tally.features})  # fmt: skip
+        return
     audit.record(session, "layer.export", recipient.actor, actor_id=recipient.actor_id,
                  community_id=community_id, object_type="layer", object_id=layer,
                  client_addr=recipient.client_addr,

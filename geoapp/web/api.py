@@ -299,4 +299,4 @@ def recipient(audience: str) -> layer_export.Recipient:
         if row is not None:
             return layer_export.Recipient(f"token:{row.prefix} ({row.partner})", None,
                                           audience, addr)  # fmt: skip
-    return layer_export.Recipient("public", None, audience, addr)
+    return layer_export.Recipient("public", None, audience, None)  # no address kept (rule 6)
