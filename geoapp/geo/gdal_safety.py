@@ -19,8 +19,12 @@ and refuses to hand GDAL anything otherwise.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # The vector drivers our readers and writers need: incident uploads (GeoJSON is parsed in
 # Python, GeoPackage through GDAL), boundary files (GeoJSON, Shapefile, GeoPackage), layer
@@ -132,3 +136,16 @@ def opened_by(info: dict, expected: str) -> None:
     """Raise ValueError unless GDAL opened the dataset with the `expected` driver."""
     if info.get("driver") != expected:
         raise ValueError(f"opened as {info.get('driver')!r}, not as {expected}")
+
+
+def read_as(driver: str, source: str, read: Callable[..., T], **kwargs: Any) -> T:
+    """Run a pyogrio reader on `source` only once GDAL has shown it opens it with `driver`.
+
+    pyogrio cannot be told which driver to use, so every untrusted read goes through
+    here: the caller names the driver (and has put its prefix, `GPKG:` or `GeoJSON:`, on
+    the path where the driver has one), the dataset is opened for its metadata, and the
+    reader runs only if GDAL reports that very driver.
+    """
+    pyogrio = pyogrio_for_untrusted()
+    opened_by(pyogrio.read_info(source, layer=kwargs.get("layer")), driver)
+    return read(source, **kwargs)

@@ -119,8 +119,9 @@ def _layers(path: Path) -> list[str | None]:
     if path.suffix.lower() == ".gpkg":
         pyogrio = gdal_safety.pyogrio_for_untrusted()  # GDAL stays out of the app at rest
         try:
-            return [str(name) for name, _ in pyogrio.list_layers(_dataset_path(path))]
-        except pyogrio.errors.DataSourceError as exc:
+            listed = gdal_safety.read_as("GPKG", _dataset_path(path), pyogrio.list_layers)
+            return [str(name) for name, _ in listed]
+        except (pyogrio.errors.DataSourceError, ValueError) as exc:
             raise BoundaryFileError(f"{path.name}: not a readable GeoPackage file: {exc}") from exc
     return [None]
 
@@ -152,10 +153,12 @@ def _read_layer(path: Path, layer: str | None, encoding: str | None) -> tuple[di
     pyogrio = gdal_safety.pyogrio_for_untrusted()
     source = _dataset_path(path)
     try:
-        gdal_safety.opened_by(pyogrio.read_info(source, layer=layer), _DRIVERS[path.suffix.lower()])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # unclosed rings: we count them
-            meta, _fids, geoms, fields = pyogrio.raw.read(source, layer=layer, encoding=encoding)
+            meta, _fids, geoms, fields = gdal_safety.read_as(
+                _DRIVERS[path.suffix.lower()], source, pyogrio.raw.read,
+                layer=layer, encoding=encoding,
+            )  # fmt: skip
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise BoundaryFileError(
             f"{path.name}: not a geodata file that can be read "

@@ -736,8 +736,7 @@ def _gpkg_table(path: Path, profile: Profile) -> Table:
         shutil.copyfile(path, copy)
         source = f"GPKG:{copy}"  # the GPKG driver's own prefix: no other driver is tried
         try:
-            gdal_safety.opened_by(pyogrio.read_info(source, layer=layer), "GPKG")
-            frame = pyogrio.read_dataframe(source, layer=layer)
+            frame = gdal_safety.read_as("GPKG", source, pyogrio.read_dataframe, layer=layer)
         except Exception as exc:  # GDAL reports every unreadable file its own way
             reason = str(exc).split(";")[0].replace(str(copy), name)
             raise FileRejected(f"{name}: not a readable GeoPackage file ({reason})") from exc
