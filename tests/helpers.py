@@ -66,3 +66,11 @@ def wait_until_healthy(base: str, seconds: float = 30) -> None:
             pass
         assert time.monotonic() < deadline, f"{base} did not start"
         time.sleep(0.2)
+
+
+def forget_imports(engine, slug: str) -> None:
+    """Remove a community's imported incidents, cells and batches after a test (committed)."""
+    with engine.begin() as conn:
+        cid = conn.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
+        for table in ("incident_cell", "incident", "import_batch"):
+            conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from geoapp import jobs
 from tests.conftest import UPLOAD_DIR, csrf_from, sign_in, worker_environment
+from tests.helpers import forget_imports
 
 PAGE = "/staff/c/bucha/incidents/"
 IN_BUCHA = "30.2100,50.5450"
@@ -51,10 +52,7 @@ def analyst(app, staff, engine, job_queue):
     client = app.test_client()
     sign_in(client, staff["analyst"])
     yield client
-    with engine.begin() as conn:
-        cid = conn.scalar(text("SELECT id FROM community WHERE slug = 'bucha'"))
-        for table in ("incident_cell", "incident", "import_batch"):
-            conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
+    forget_imports(engine, "bucha")
 
 
 def upload(client, body: bytes = CSV, name: str = "export.csv", **fields) -> str:
