@@ -36,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
 
-    from geoapp import db, i18n, web
+    from geoapp import cache, db, i18n, web
     from geoapp.layers import load_layers
     from geoapp.services import contact_keys
 
@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.extensions["geoapp.contact_keys"] is None and not app.config.get("TESTING"):
         app.logger.warning(contact_keys.NOT_CONFIGURED)
     app.extensions["geoapp.layers"] = load_layers(app.config["GEOAPP_LAYERS_DIR"])
+    cache.init_app(app)
     if app.config.get("GEOAPP_GEOCODER_URL"):
         from geoapp.services.geocode_online import OnlineGeocoder
 

@@ -331,6 +331,51 @@ def incidents_import(
     click.echo(report.summary())
 
 
+@main.group("releases")
+def releases_group() -> None:
+    """Published years of incident counts: what the public and partners see (PRIVACY.md)."""
+
+
+@releases_group.command("publish")
+@click.option("--community", "slug", required=True)
+@click.option("--year", required=True, type=click.IntRange(1900, 2100))
+@with_appcontext
+def releases_publish(slug: str, year: int) -> None:
+    """Publish a closed year's cell counts, once: a release is never revised."""
+    from geoapp.services import audit, releases
+
+    config = current_app.config
+    with db.cli_session() as sess:
+        community = _community(sess, slug)
+        try:
+            made = releases.publish(sess, community.id, year, config["GEOAPP_SUPPRESSION_K"],
+                                    tuple(config["GEOAPP_PUBLIC_CELL_SIZES"]),
+                                    actor="cli")  # fmt: skip
+        except releases.ReleaseError as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.record(sess, "release.publish", "cli", community_id=community.id,
+                     object_type="incident_release", object_id=str(made.id),
+                     details={"year": year, "size_m": made.size_m})  # fmt: skip
+        sess.commit()
+    total = "withheld" if made.total is None else made.total
+    click.echo(f"{slug} {year}: published at {made.size_m} m cells, total {total}")
+
+
+@releases_group.command("list")
+@click.option("--community", "slug", required=True)
+@with_appcontext
+def releases_list(slug: str) -> None:
+    """The community's published years, their cell size and when they were published."""
+    from geoapp.services import releases
+
+    with db.cli_session() as sess:
+        community = _community(sess, slug)
+        for made in releases.all_of(sess, community.id):
+            total = "withheld" if made.total is None else made.total
+            click.echo(f"{made.year}\t{made.size_m} m\ttotal {total}\t"
+                       f"{made.released_at:%Y-%m-%d %H:%M}\t{made.released_by}")  # fmt: skip
+
+
 @main.group("categories")
 def categories_group() -> None:
     """Concern categories (the defaults live in data/concern_categories.toml)."""
@@ -515,6 +560,7 @@ def demo(scale: int, seed: int) -> None:
     from sqlalchemy import select
 
     from geoapp.models.community import Community
+    from geoapp.services import releases
     from geoapp.services.demo import ensure_demo_staff, load_synthetic_incidents
     from geoapp.services.incidents import CellPolicy
 
@@ -527,7 +573,13 @@ def demo(scale: int, seed: int) -> None:
                     data_dir=current_app.config["GEOAPP_DATA_DIR"],
                     policy=CellPolicy.from_config(current_app.config), seed=seed,
                 )  # fmt: skip
-                click.echo(f"{community.slug}: {loaded} synthetic incidents")
+                made = releases.publish_closed_years(
+                    sess, community.id, current_app.config["GEOAPP_SUPPRESSION_K"],
+                    tuple(current_app.config["GEOAPP_PUBLIC_CELL_SIZES"]),
+                    actor="demo")  # fmt: skip
+                sess.commit()
+                click.echo(f"{community.slug}: {loaded} synthetic incidents; published "
+                           f"{', '.join(r.label for r in made) or 'no new year'}")  # fmt: skip
         email, password = ensure_demo_staff(sess)
     click.echo(
         "the demo coordinator sets up two-step sign-in at the first sign-in (an "

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from geoapp import sql
 from geoapp.analysis.hexgrid import covering_cells, hex_rings
 from geoapp.geo.crs import project
-from geoapp.layers import LayerSpec
+from geoapp.layers.spec import LayerSpec
 from geoapp.services import incident_cells
 from geoapp.services.incident_cells import CellQuery, Period
 

@@ -178,19 +178,58 @@ def chosen_points(
     return points.lon[chosen], points.lat[chosen], day[chosen]
 
 
-def compute(session: Session, query: HotspotQuery) -> Hotspots | None:
-    """Run the analysis (no cache): cells, counts, Gi*, emerging labels, concern gaps."""
+def _study_area(
+    session: Session, community_id: int, size: float
+) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """The metric SRID and the sorted (i, j) cells covering the community, or None."""
     row = session.execute(text("SELECT ST_AsBinary(geom), metric_srid FROM community "
-                               "WHERE id = :c"), {"c": query.community_id}).one()  # fmt: skip
+                               "WHERE id = :c"), {"c": community_id}).one()  # fmt: skip
     if row[0] is None:
         return None
     srid = int(row[1])
-    to_metric = transformer(4326, srid)
     area = project(shapely.from_wkb(bytes(row[0])), 4326, srid)
-    size = float(query.size_m)
     ci, cj = covering_cells(area, size)
     order = np.lexsort((cj, ci))
-    ci, cj = ci[order], cj[order]
+    return srid, ci[order], cj[order]
+
+
+def from_published(
+    session: Session, community_id: int, size_m: int, published: dict[tuple[int, int], int],
+    year: int,
+) -> Hotspots | None:  # fmt: skip
+    """Gi* classes computed from a published table only (for everyone below analysts).
+
+    `published` is a release's counts with withheld cells as 0 (`releases.counts`): the
+    input is exactly what the public already has, so the classes reveal nothing more,
+    however the audience combines them with the table.  No trend (one step) and no concern
+    gaps (those need true points).
+    """
+    found = _study_area(session, community_id, float(size_m))
+    if found is None:
+        return None
+    srid, ci, cj = found
+    count = np.array([published.get((int(i), int(j)), 0) for i, j in zip(ci, cj, strict=True)],
+                     dtype=np.int64)  # fmt: skip
+    band = distance_band(*hex_centres(ci, cj, float(size_m)), MIN_NEIGHBOURS)
+    overall = gi_star(count.astype(float), band)
+    n = len(ci)
+    return Hotspots(
+        i=ci, j=cj, count=count, gi_z=overall.z, gi_p=overall.p, gi_bin=overall.bin,
+        trend=np.full(n, "", dtype="<U24"), concerns=np.zeros(n, dtype=np.int64),
+        expected_concerns=np.zeros(n), gap=np.full(n, "", dtype="<U24"),
+        by_step=count.reshape(n, 1), months=np.array([np.datetime64(f"{year}-01", "M")]),
+        band_m=float(band.distance), srid=srid, size_m=float(size_m),
+    )  # fmt: skip
+
+
+def compute(session: Session, query: HotspotQuery) -> Hotspots | None:
+    """Run the analysis (no cache): cells, counts, Gi*, emerging labels, concern gaps."""
+    size = float(query.size_m)
+    found = _study_area(session, query.community_id, size)
+    if found is None:
+        return None
+    srid, ci, cj = found
+    to_metric = transformer(4326, srid)
     keys = ci * (1 << 32) + cj
 
     lon, lat, day = chosen_points(session, query)

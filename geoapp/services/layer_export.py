@@ -27,7 +27,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geoapp.layers import LayerSpec
+from geoapp.layers.spec import LayerSpec
 from geoapp.privacy import FeatureText
 from geoapp.services import audit
 

@@ -24,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geoapp import sql
-from geoapp.layers import LayerSpec
+from geoapp.layers.spec import LayerSpec
 
 CELL_ZOOM_MAX = 12
 CELLS = 64
@@ -44,32 +44,33 @@ class TileSource:
     columns: tuple[str, ...]
     cells_sql: str | None = None
     cell_columns: tuple[str, ...] = ()
+    filters: frozenset[str] = frozenset()  # the layer parameters its tiles take
     version_sql: str = (
         "SELECT coalesce(max(id), 0) || '.' || count(*) FROM import_batch "
         "WHERE community_id = ANY(CAST(:ids AS integer[]))"
     )
 
 
-SOURCES = {
-    "incidents": TileSource(
-        "tile_incidents_points",
-        ("group", "article", "occurred_on"),
-        "tile_incidents_cells",
-        ("count",),
-    ),
-    "concerns": TileSource(
-        "tile_concerns",
-        ("category", "status"),
-        version_sql="SELECT coalesce(max(updated_at)::text, '-') || '.' || count(*) "
-        "FROM concern WHERE community_id = ANY(CAST(:ids AS integer[]))",
-    ),
-    "boundaries": TileSource(
-        "tile_boundaries",
-        ("katotth", "name_uk", "name_en", "level"),
-        version_sql="SELECT coalesce(max(updated_at)::text, '-') FROM community "
-        "WHERE id = ANY(CAST(:ids AS integer[]))",
-    ),
-}
+# One per tiled source kind; the layer sources (`geoapp.layers.sources`) hold them.
+INCIDENTS = TileSource(
+    "tile_incidents_points",
+    ("group", "article", "occurred_on"),
+    "tile_incidents_cells",
+    ("count",),
+    filters=frozenset({"period", "group"}),
+)
+CONCERNS = TileSource(
+    "tile_concerns",
+    ("category", "status"),
+    version_sql="SELECT coalesce(max(updated_at)::text, '-') || '.' || count(*) "
+    "FROM concern WHERE community_id = ANY(CAST(:ids AS integer[]))",
+)
+BOUNDARIES = TileSource(
+    "tile_boundaries",
+    ("katotth", "name_uk", "name_en", "level"),
+    version_sql="SELECT coalesce(max(updated_at)::text, '-') FROM community "
+    "WHERE id = ANY(CAST(:ids AS integer[]))",
+)
 
 
 def check_address(z: int, x: int, y: int) -> None:
@@ -80,9 +81,8 @@ def check_address(z: int, x: int, y: int) -> None:
         raise TileError(f"x and y must be 0 to {2**z - 1} at zoom {z}")
 
 
-def _statement(spec: LayerSpec, z: int) -> tuple[str, int | None]:
+def _statement(spec: LayerSpec, source: TileSource, z: int) -> tuple[str, int | None]:
     """The SQL file for this zoom, having checked its columns against the whitelist."""
-    source = SOURCES[spec.source]
     cells = source.cells_sql is not None and z <= CELL_ZOOM_MAX
     name, columns = (
         (source.cells_sql, source.cell_columns) if cells else (source.points_sql, source.columns)
@@ -104,12 +104,12 @@ class TileFilter:
 
 
 def render(
-    session: Session, spec: LayerSpec, z: int, x: int, y: int, ids: list[int],
-    only: TileFilter = TileFilter(),
+    session: Session, spec: LayerSpec, source: TileSource, z: int, x: int, y: int,
+    ids: list[int], only: TileFilter = TileFilter(),
 ) -> bytes:  # fmt: skip
     """One tile of `spec` over the communities `ids` (empty bytes when nothing is there)."""
     check_address(z, x, y)
-    name, cells = _statement(spec, z)
+    name, cells = _statement(spec, source, z)
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "ids": ids, "layer": spec.id,
                               **asdict(only)}  # fmt: skip
     if cells is not None:
@@ -118,9 +118,9 @@ def render(
     return bytes(tile or b"")
 
 
-def data_version(session: Session, spec: LayerSpec, ids: list[int]) -> str:
+def data_version(session: Session, source: TileSource, ids: list[int]) -> str:
     """What changes when the data under the layer's tiles changes (part of the cache key)."""
-    version = session.execute(text(SOURCES[spec.source].version_sql), {"ids": ids}).scalar()
+    version = session.execute(text(source.version_sql), {"ids": ids}).scalar()
     return str(version)
 
 

@@ -8,12 +8,12 @@ from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from geoapp.layers import LayerError
 from geoapp.web import (
     analysis_staff,
     api,
     auth,
     hostile_input,
-    hotspot_layers,
     incidents_staff,
     measures_staff,
     moderation,
@@ -25,6 +25,7 @@ from geoapp.web import (
     staff,
     tiles,
 )
+from geoapp.web.access import BadTokenError
 from geoapp.web.problems import problem, wants_problem
 
 
@@ -45,7 +46,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(sessions_staff.bp)
     app.register_blueprint(ogc.bp)
     app.register_blueprint(tiles.bp)
-    hotspot_layers.init_app(app)
     security.csrf.exempt(api.bp)  # the API takes no cookies: bearer tokens or nothing
     security.csrf.exempt(ogc.bp)
 
@@ -62,6 +62,15 @@ def init_app(app: Flask) -> None:
                    "closed": _("closed")}  # fmt: skip
         return {"role_names": names, "status_names": statuses, "reason_names": reasons,
                 "filter_names": filters, "now": datetime.now(UTC)}  # fmt: skip
+
+    @app.errorhandler(LayerError)
+    def layer_error(exc: LayerError):
+        # The one place a layer request's refusal becomes an answer (400, 401 or 404).
+        return problem(exc.status, exc.title, exc.detail, code=exc.code, **exc.values)
+
+    @app.errorhandler(BadTokenError)
+    def bad_token(exc: BadTokenError):
+        return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
 
     @app.errorhandler(SecurityError)
     def unknown_host(exc: SecurityError):

@@ -15,10 +15,12 @@ from flask_babel import gettext as _
 
 from geoapp import db
 from geoapp.i18n import current_language, localized
+from geoapp.layers import LayerError
+from geoapp.layers.sources.hotspots import SIZES
 from geoapp.models.user import Role
 from geoapp.services import heat_maps, incident_cells
 from geoapp.services.communities import summary_by_slug
-from geoapp.web import hotspot_layers
+from geoapp.web import layer_requests
 from geoapp.web.access import community_role
 from geoapp.web.hotspot_summary import gap_rows, summary, trend_names
 from geoapp.web.maps import community_map
@@ -33,10 +35,10 @@ bp = Blueprint("analysis", __name__, url_prefix="/staff/c/<slug>/analysis")
 def page(slug: str) -> tuple[str, int]:
     """Parameters, the hot spot map with its legend, the summary and the trend chart."""
     try:
-        params, result = hotspot_layers.analysis(g.community)
+        params, result = layer_requests.hotspot_analysis(g.community)
         error = None
-    except hotspot_layers.ParameterError as exc:
-        params, result, error = None, None, str(exc)
+    except LayerError as exc:
+        params, result, error = None, None, exc.detail
     sess = db.session()
     found = summary_by_slug(sess, slug)
     assert found is not None
@@ -50,7 +52,7 @@ def page(slug: str) -> tuple[str, int]:
     status = 400 if error else 200
     return render_template(
         "staff/analysis.html", community=g.community, map=rendered, params=params,
-        groups=groups, chosen=chosen, error=error, sizes=hotspot_layers.SIZES,
+        groups=groups, chosen=chosen, error=error, sizes=SIZES,
         lines=summary(result, params.query, group_label) if params else [],
         gaps=gap_rows(result, g.community.id) if result is not None else [],
         spec=layers["hotspots"], trends=trend_names(),
@@ -69,9 +71,9 @@ def series(slug: str) -> Response | tuple[Response, int]:
     if i is None or j is None:
         return problem(400, "Bad Request", "i and j (the cell) are required integers")
     try:
-        _params, result = hotspot_layers.analysis(g.community)
-    except hotspot_layers.ParameterError as exc:
-        return problem(400, "Bad Request", str(exc))
+        _params, result = layer_requests.hotspot_analysis(g.community)
+    except LayerError as exc:
+        return problem(400, "Bad Request", exc.detail)
     if result is None:
         return problem(404, "Not Found", "no analysis for this community")
     hit = [k for k in range(len(result.i)) if result.i[k] == i and result.j[k] == j]
@@ -98,9 +100,9 @@ def heat(slug: str) -> Response | tuple[Response, int]:
     only, never cached by the browser or a proxy; the bandwidth is not in it.
     """
     try:
-        params = hotspot_layers.parameters(g.community)
-    except hotspot_layers.ParameterError as exc:
-        return problem(400, "Bad Request", str(exc))
+        params = layer_requests.hotspot_params(g.community)
+    except LayerError as exc:
+        return problem(400, "Bad Request", exc.detail)
     cache = current_app.extensions["geoapp.cache"]
     image = heat_maps.heat_image(db.session(), params.query, cache)
     if image is None:  # no offences in the period and groups: nothing to draw

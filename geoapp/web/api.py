@@ -16,10 +16,9 @@ from geoapp.services.categories import for_community
 from geoapp.services.communities import get_by_slug, list_communities, summary_by_slug
 from geoapp.services.concerns import ConcernInvalid, Report, nearby, report_concern, support
 from geoapp.services.geocode import geocode, reverse
-from geoapp.services.incident_cells import PeriodError
 from geoapp.services.locate import locate
-from geoapp.web import hotspot_layers, layer_sources
-from geoapp.web.access import BadTokenError, layer_audience, partner_token
+from geoapp.web import layer_requests
+from geoapp.web.access import layer_audience, partner_token
 from geoapp.web.concern_messages import message
 from geoapp.web.links import external_url
 from geoapp.web.problems import problem
@@ -248,25 +247,16 @@ def layer_file(slug: str, layer: str, fmt: str) -> Response | tuple[Response, in
     analysts' `incidents`, `concern_gaps`) are served to the staff map as GeoJSON only.
     The body is streamed; when it has gone, its sha256 is written to the audit trail.
     """
-    specs = current_app.extensions["geoapp.layers"]
-    spec = specs.get(layer)
+    spec = current_app.extensions["geoapp.layers"].get(layer)
     community = get_by_slug(db.session(), slug)
     if spec is None or community is None:
         return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
-    try:
-        audience = layer_audience(community.id)
-    except BadTokenError:
-        return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
+    audience = layer_audience(community.id)  # a bad token is a 401 (web's one handler)
     if not privacy.may_see(spec, audience):
         return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
     if fmt != "geojson" and not spec.exportable:
         return problem(404, "Not Found", f"layer '{layer}' is not exported as {fmt}")
-    try:
-        data = layer_sources.layer_data(spec, community, audience)
-    except (layer_sources.FilterError, PeriodError, hotspot_layers.ParameterError) as exc:
-        return problem(400, "Bad Request", str(exc))
-    except PermissionError:
-        return problem(404, "Not Found", f"no layer '{layer}' in '{slug}'")
+    data = layer_requests.data(spec, community, audience)  # LayerError: 400 or 404
     return export_response(data, fmt, community.id, audience)
 
 

@@ -36,7 +36,7 @@ from geoapp.services.communities import summary_by_slug
 from geoapp.services.incident_files import MAX_BYTES, profile_names
 from geoapp.services.incidents import ImportReport
 from geoapp.web.access import community_role
-from geoapp.web.incident_layers import filter_options
+from geoapp.web.incident_filter import filter_options
 from geoapp.web.incident_messages import translate_reason
 from geoapp.web.maps import community_map
 from geoapp.web.public import map_basics

@@ -5,7 +5,7 @@ layer ids hold no dot, so the name splits one way only), listed when the caller 
 it: public layers of the pilot communities for everyone, partner layers of a partner's
 communities with its token (`Authorization: Bearer`).  A collection the caller may not
 see answers 404, like one that does not exist.  Items come from the same sources and
-filters as the exports (`layer_sources`), so a layer is written once; each page of items
+filters as the exports (`geoapp.layers`), so a layer is written once; each page of items
 is audited like an export.  JSON by default, HTML with `f=html` or a browser's Accept.
 """
 
@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from geoapp import db, privacy
+from geoapp import db, layers, privacy
 from geoapp.i18n import current_language
-from geoapp.layers import LayerSpec
+from geoapp.layers import LayerError, LayerSpec
 from geoapp.models.community import Community
 from geoapp.services import layer_export
 from geoapp.services.communities import CommunitySummary, get_by_slug, list_communities
-from geoapp.services.incident_cells import MAX_YEAR, MIN_YEAR, PeriodError
-from geoapp.web import hotspot_layers, layer_sources
-from geoapp.web.access import BadTokenError, layer_audience, partner_token
+from geoapp.web import layer_requests
+from geoapp.web.access import layer_audience, partner_token
 from geoapp.web.api import recipient
 from geoapp.web.hostile_input import bounded_int
 from geoapp.web.links import external_url
@@ -39,8 +38,12 @@ PAGING = {"limit", "offset", "datetime", "f"}
 _DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
 
 
-class OgcError(ValueError):
-    """A parameter is wrong (answered with a 400 problem)."""
+class OgcError(LayerError):
+    """A request the OGC API cannot answer as asked (a 400 problem, by the one handler)."""
+
+    def __init__(self, detail: str) -> None:
+        """`detail` says what was wrong and how to write it."""
+        super().__init__(400, detail)
 
 
 def _html() -> bool:
@@ -75,27 +78,6 @@ def _answer(body: dict[str, Any], title: str, media: str = "application/json") -
 def _link(endpoint: str, rel: str, media: str, title: str = "", **values: Any) -> dict:
     link = {"href": external_url(endpoint, **values), "rel": rel, "type": media}
     return {**link, "title": title} if title else link
-
-
-def _guarded(view):  # type: ignore[no-untyped-def]
-    """Answer parameter and token errors as problems, not stack traces."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(*args, **kwargs)
-        except BadTokenError:
-            return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
-        except (
-            OgcError,
-            layer_sources.FilterError,
-            PeriodError,
-            hotspot_layers.ParameterError,
-        ) as exc:
-            return problem(400, "Bad Request", str(exc))
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
 
 
 def _only(allowed: set[str]) -> None:
@@ -149,7 +131,6 @@ def _collection(community: CommunitySummary, spec: LayerSpec) -> dict[str, Any]:
 
 
 @bp.get("/")
-@_guarded
 def landing() -> Response:
     """The landing page: where the API description, conformance and collections are."""
     _only({"f"})
@@ -169,7 +150,6 @@ def landing() -> Response:
 
 
 @bp.get("/conformance")
-@_guarded
 def conformance() -> Response:
     """The conformance classes implemented."""
     _only({"f"})
@@ -177,7 +157,6 @@ def conformance() -> Response:
 
 
 @bp.get("/openapi")
-@_guarded
 def openapi() -> Response:
     """The OpenAPI 3.0 document, listing the collections this caller may read."""
     _only({"f"})
@@ -188,7 +167,6 @@ def openapi() -> Response:
 
 
 @bp.get("/collections")
-@_guarded
 def collections() -> Response:
     """Every collection the caller may read."""
     _only({"f"})
@@ -213,7 +191,6 @@ def _find(collection: str) -> tuple[Community, LayerSpec, str] | None:
 
 
 @bp.get("/collections/<collection>")
-@_guarded
 def collection(collection: str) -> Response | tuple[Response, int]:
     """One collection's description."""
     _only({"f"})
@@ -238,39 +215,6 @@ def _limit() -> tuple[int, int]:
     return integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), integer("offset", 0, 0, 10**9)
 
 
-def parse_datetime(raw: str | None) -> tuple[date | None, date | None] | None:
-    """OGC `datetime` (an instant or an interval, `..` open) as days [start, stop)."""
-    if raw is None:
-        return None
-
-    def day(text: str) -> date | None:
-        if text in ("..", ""):
-            return None
-        match = _DAY.match(text)
-        if not match:
-            raise OgcError(f"'datetime' must be RFC 3339 dates or an interval, not '{raw}'")
-        try:
-            found = date.fromisoformat(match[1])
-        except ValueError as exc:
-            raise OgcError(f"'datetime': {exc}") from exc
-        if not MIN_YEAR <= found.year <= MAX_YEAR:  # 9999-12-31 has no day after it
-            raise OgcError(f"'datetime': the year must be from {MIN_YEAR} to {MAX_YEAR}")
-        return found
-
-    if "/" in raw:
-        first, _slash, last = raw.partition("/")
-        start, end = day(first), day(last)
-        if first == last == "..":
-            return None, None
-        if start and end and start > end:
-            raise OgcError("'datetime': the interval ends before it starts")
-    else:
-        start = end = day(raw)
-        if start is None:
-            raise OgcError("'datetime' must be a date or an interval")
-    return start, (end + timedelta(days=1)) if end else None
-
-
 def _features(
     community: Community,
     spec: LayerSpec,
@@ -280,32 +224,19 @@ def _features(
     fid: str | None = None,
 ) -> tuple[layer_export.LayerData, list[privacy.FeatureText], int]:
     """One page of a collection's features, and how many match."""
-    window = parse_datetime(request.args.get("datetime"))
-    if window is not None and spec.source != "concerns":
+    source = layers.source_of(spec)
+    if request.args.get("datetime") is not None and not source.time_axis:
         raise OgcError(f"collection '{spec.id}' has no time axis; use 'period'")
-    if spec.source == "concerns":
-        start, stop = window or (None, None)
-        data = layer_sources.layer_data(
-            spec,
-            community,
-            audience,
-            PAGING,
-            limit=limit,
-            offset=offset,
-            fid=fid,
-            start=start,
-            stop=stop,
-        )
+    if source.streams:
+        data = layer_requests.data(spec, community, audience, PAGING, limit=limit,
+                                   offset=offset, fid=fid)  # fmt: skip
         rows = list(data.features)
-        query = layer_sources.concern_filter(
-            community,
-            layer_sources.parse_bbox(request.args.get("bbox")),
-            start=start,
-            stop=stop,
-        )
-        matched = privacy.concern_count(db.session(), query) if fid is None else len(rows)
-        return data, rows, matched
-    data = layer_sources.layer_data(spec, community, audience, PAGING)
+        if fid is not None:
+            return data, rows, len(rows)
+        ctx = layer_requests.context(community, audience)
+        matched = source.matched(ctx, spec, layers.parse(spec, request.args, PAGING))
+        return data, rows, len(rows) if matched is None else matched
+    data = layer_requests.data(spec, community, audience, PAGING)
     every = [r for r in data.features if fid is None or r[0] == fid]
     return data, every[offset : offset + limit], len(every)
 
@@ -340,7 +271,6 @@ def _audit(
 
 
 @bp.get("/collections/<collection>/items")
-@_guarded
 def items(collection: str) -> Response | tuple[Response, int]:
     """A page of features: bbox, limit, offset, datetime and the layer's own filters."""
     found = _find(collection)
@@ -395,14 +325,13 @@ def items(collection: str) -> Response | tuple[Response, int]:
 
 
 @bp.get("/collections/<collection>/items/<fid>")
-@_guarded
 def item(collection: str, fid: str) -> Response | tuple[Response, int]:
     """One feature by its id."""
     found = _find(collection)
     if found is None:
         return problem(404, "Not Found", f"no collection '{collection}'")
     community, spec, audience = found
-    _only({"f"} | ({"period", "size", "from", "to", "group"} & layer_sources.FILTERS[spec.source]))
+    _only({"f"} | ({"period", "size", "from", "to", "group"} & layers.source_of(spec).accepts))
     _html()
     data, rows, _n = _features(community, spec, audience, 1, 0, fid=fid)
     if not rows:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from geoapp.layers import LayerSpec
-from geoapp.web.layer_sources import FILTERS, STATUSES
+from geoapp.layers import LayerSpec, source_of
+from geoapp.layers.query import STATUSES
 
 MAX_LIMIT = 10_000
 CONFORMANCE = [
@@ -110,11 +110,11 @@ def openapi_document(collections: list[tuple[str, LayerSpec, str]], base: str) -
     }
     for cid, spec, _audience in collections:
         secured = spec.audience != "public"
-        names = sorted(FILTERS.get(spec.source, set()))
+        names = sorted(source_of(spec).accepts)
         filters = [
             {"name": n, "in": "query", "required": False, **_FILTER_SCHEMAS[n]} for n in names
         ]
-        extra = [_DATETIME] if spec.source == "concerns" else []
+        extra = [_DATETIME] if source_of(spec).time_axis else []
         key = cid.replace(".", "_")
         paths[f"/collections/{cid}"] = {
             "get": _op(f"describe_{key}", f"{spec.title_en}: the collection", [_F], _JSON, secured)

@@ -22,7 +22,7 @@ from geoapp.services.communities import (
 )
 from geoapp.services.concerns import tracked
 from geoapp.web.concern_messages import message, public_status_names
-from geoapp.web.incident_layers import filter_options
+from geoapp.web.incident_filter import filter_options
 from geoapp.web.maps import community_map
 from geoapp.web.planning_messages import kind_names, status_names
 

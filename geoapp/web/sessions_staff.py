@@ -30,11 +30,12 @@ from werkzeug.datastructures import MultiDict
 
 from geoapp import db
 from geoapp.i18n import current_language, localized
+from geoapp.layers import LayerError
 from geoapp.models.planning import MAX_PRIORITIES, PlanningSession
 from geoapp.models.user import Role
 from geoapp.services import incident_cells, map_images, planning
 from geoapp.services.pdf import PdfError, html_to_pdf
-from geoapp.web import hotspot_layers
+from geoapp.web import layer_requests
 from geoapp.web import planning_messages as words
 from geoapp.web.access import community_role
 from geoapp.web.measures_staff import INDICATOR_ROWS, record, target_map
@@ -84,9 +85,9 @@ def _page(found: PlanningSession, errors: dict[str, dict[str, str]] | None = Non
     decided = planning.decisions(sess, found)
     filters = found.map_state.get("filters", {})
     try:
-        params = hotspot_layers.parameters(g.community, _filter_args(filters))
-    except hotspot_layers.ParameterError:
-        params = hotspot_layers.parameters(g.community, _filter_args({}))
+        params = layer_requests.hotspot_params(g.community, _filter_args(filters))
+    except LayerError:
+        params = layer_requests.hotspot_params(g.community, _filter_args({}))
     query = params.query
     layers = current_app.extensions["geoapp.layers"]
     return render_template(
@@ -166,15 +167,15 @@ def add_priority(slug: str, session_id: int):
     evidence = None
     try:
         if form.get("cells", "").strip():
-            params = hotspot_layers.parameters(g.community, form)
+            params = layer_requests.hotspot_params(g.community, form)
             cells = _cells(form.get("cells", ""))
             cache = current_app.extensions["geoapp.cache"]
             evidence = planning.cell_evidence(db.session(), params.query, cells, cache).as_json()
             evidence["group"] = ",".join(params.groups)
         planning.add_priority(db.session(), found, form.get("title", ""), form.get("note", ""),
                               evidence)  # fmt: skip
-    except hotspot_layers.ParameterError as exc:
-        return _page(found, {"priority": {"cells": str(exc)}}, form.to_dict(), 400)
+    except LayerError as exc:
+        return _page(found, {"priority": {"cells": exc.detail}}, form.to_dict(), 400)
     except planning.InvalidPlanningError as exc:
         errors = {k: words.problem(v) for k, v in exc.errors.items()}
         return _page(found, {"priority": errors}, form.to_dict(), 400)

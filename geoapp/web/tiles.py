@@ -11,12 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 from flask_login import current_user
 
-from geoapp import db, privacy
-from geoapp.layers import LayerSpec
+from geoapp import db, layers, privacy
+from geoapp.layers import LayerError, LayerSpec
 from geoapp.services import incident_cells, tiles
 from geoapp.services.communities import get_by_slug, list_communities
-from geoapp.services.incident_cells import PeriodError, parse_period
-from geoapp.web.access import BadTokenError, layer_audience, partner_token
+from geoapp.web.access import layer_audience, partner_token
 from geoapp.web.problems import problem
 
 bp = Blueprint("tiles", __name__, url_prefix="/tiles")
@@ -42,17 +41,16 @@ def _communities(spec: LayerSpec) -> list[int] | None:
     return ids or None
 
 
-def _filter() -> tiles.TileFilter:
-    """`period` (2025, 2025-Q2, 2025-03) and `group` of incident tiles, as the map's filter."""
+def _filter(spec: LayerSpec) -> tiles.TileFilter:
+    """`period` and `group` of incident tiles, read by the layers' one grammar."""
+    q = layers.parse(spec, {k: v for k, v in request.args.items() if k != "community"})
     start = stop = category_id = None
-    if request.args.get("period"):
-        period = parse_period(request.args["period"])
-        start, stop = period.start, period.stop
-    group = request.args.get("group")
-    if group:
-        category_id = incident_cells.group_ids(db.session()).get(group)
+    if q.period is not None:
+        start, stop = q.period.start, q.period.stop
+    if q.group:
+        category_id = incident_cells.group_ids(db.session()).get(q.group)
         if category_id is None:
-            raise PeriodError(f"no incident group '{group}'")
+            raise LayerError(400, f"no incident group '{q.group}'")
     return tiles.TileFilter(start, stop, category_id)
 
 
@@ -60,28 +58,26 @@ def _filter() -> tiles.TileFilter:
 def tile(layer: str, z: int, x: int, y: int) -> Response | tuple[Response, int]:
     """One Mapbox Vector Tile of `layer`; 304 when the client's ETag still holds."""
     spec = current_app.extensions["geoapp.layers"].get(layer)
-    if spec is None or spec.source not in tiles.SOURCES:
+    source = layers.source_of(spec).tiles if spec is not None else None
+    if spec is None or source is None:
         return problem(404, "Not Found", f"no tiled layer '{layer}'")
-    allowed = {"community", "lang"} | ({"period", "group"} if spec.source == "incidents" else set())
-    unknown = sorted(set(request.args) - allowed)
+    unknown = sorted(set(request.args) - {"community", "lang"} - source.filters)
     if unknown:
         return problem(400, "Bad Request", f"unknown parameter {', '.join(unknown)}")
     try:
         tiles.check_address(z, x, y)
-        only = _filter()
-        ids = _communities(spec)
-    except (tiles.TileError, PeriodError) as exc:
+    except tiles.TileError as exc:
         return problem(400, "Bad Request", str(exc))
-    except BadTokenError:
-        return problem(401, "Unauthorized", "the bearer token is unknown, revoked or expired")
+    only = _filter(spec)  # LayerError and BadTokenError: the one handler answers
+    ids = _communities(spec)
     if ids is None:
         return problem(404, "Not Found", f"no tiled layer '{layer}'")
     sess = db.session()
     cache = current_app.extensions["geoapp.cache"]
-    key = tiles.cache_key(spec, z, x, y, ids, tiles.data_version(sess, spec, ids), only)
+    key = tiles.cache_key(spec, z, x, y, ids, tiles.data_version(sess, source, ids), only)
     body = cache.get(key)
     if body is None:
-        body = tiles.render(sess, spec, z, x, y, ids, only)
+        body = tiles.render(sess, spec, source, z, x, y, ids, only)
         cache.setex(key, tiles.CACHE_SECONDS, body)
     response = Response(bytes(body), mimetype=MEDIA)
     response.set_etag(tiles.etag(bytes(body)))

@@ -1,21 +1,20 @@
-"""The layer registry: reads layers/*.toml and refuses to start on a bad spec.
+"""Layer specs: reads layers/*.toml and refuses to start on a bad one.
 
-One spec feeds the map, the GeoJSON API and (later) exports, OGC collections
-and tiles, so a layer is declared once.  Validation happens at start-up and a
-bad file stops the app with a message naming the file and the key.
+One spec feeds the map, the GeoJSON API, exports, OGC collections and tiles, so a
+layer is declared once.  Validation happens at start-up and a bad file stops the app
+with a message naming the file and the key.  Which source kinds exist is the registry's
+to say (`geoapp.layers`), so this module takes them as an argument and names none.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 AUDIENCES = ("public", "partner", "staff", "analyst")
-# Source kinds that have a provider in this version; later issues add theirs.
-SOURCE_KINDS = ("boundaries", "concerns", "incident_cells", "incidents", "hotspots",
-                "emerging_hotspots", "concern_gaps", "measures")  # fmt: skip
 _REQUIRED = ("id", "title_uk", "title_en", "source", "audience", "properties")
 
 
@@ -48,7 +47,7 @@ class LayerSpec:
         return self.title_en if locale == "en" else self.title_uk
 
 
-def _check(path: Path, data: dict[str, Any]) -> LayerSpec:
+def _check(path: Path, data: dict[str, Any], kinds: Collection[str]) -> LayerSpec:
     def fail(key: str, why: str) -> LayerSpecError:
         return LayerSpecError(f"{path}: key '{key}': {why}")
 
@@ -61,8 +60,8 @@ def _check(path: Path, data: dict[str, Any]) -> LayerSpec:
             raise fail(key, "unknown key")
     if data["id"] != path.stem:
         raise fail("id", f"'{data['id']}' must equal the file name '{path.stem}'")
-    if data["source"] not in SOURCE_KINDS:
-        raise fail("source", f"'{data['source']}' is not one of {', '.join(SOURCE_KINDS)}")
+    if data["source"] not in kinds:
+        raise fail("source", f"'{data['source']}' is not one of {', '.join(kinds)}")
     if data["audience"] not in AUDIENCES:
         raise fail("audience", f"'{data['audience']}' is not one of {', '.join(AUDIENCES)}")
     props = data["properties"]
@@ -92,15 +91,15 @@ def _check(path: Path, data: dict[str, Any]) -> LayerSpec:
     )
 
 
-def load_layers(directory: str | Path) -> dict[str, LayerSpec]:
-    """Read and validate every `*.toml` in `directory`, keyed by layer id."""
+def load_specs(directory: str | Path, kinds: Collection[str]) -> dict[str, LayerSpec]:
+    """Read and validate every `*.toml` in `directory` (sources among `kinds`), by layer id."""
     specs: dict[str, LayerSpec] = {}
     for path in sorted(Path(directory).glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise LayerSpecError(f"{path}: not valid TOML: {exc}") from exc
-        spec = _check(path, data)
+        spec = _check(path, data, kinds)
         specs[spec.id] = spec
     if not specs:
         raise LayerSpecError(f"{directory}: no layer files (*.toml)")

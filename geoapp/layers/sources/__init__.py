@@ -1,0 +1,1 @@
+"""The layer sources, one module per kind; `geoapp.layers` registers them by kind."""
