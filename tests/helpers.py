@@ -72,5 +72,24 @@ def forget_imports(engine, slug: str) -> None:
     """Remove a community's imported incidents, cells and batches after a test (committed)."""
     with engine.begin() as conn:
         cid = conn.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
-        for table in ("incident_cell", "incident", "import_batch"):
+        for table in ("incident_release", "incident_cell", "incident", "import_batch"):
             conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
+
+
+def publish_year(engine, slug: str, year: int, k: int = 10,
+                 public_sizes: tuple[int, ...] = (500, 1000)) -> Any:  # fmt: skip
+    """Publish a closed year of a community's incident counts, as staff would (committed).
+
+    Below analysts every incident and hot spot layer reads only published years, so a test
+    of what the public sees publishes first, exactly as an office does.
+    """
+    from datetime import date
+
+    from geoapp.services import releases
+
+    with Session(engine) as sess:
+        cid = sess.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
+        made = releases.publish(sess, cid, year, k, public_sizes, actor="test",
+                                today=date(max(year + 1, date.today().year), 1, 1))  # fmt: skip
+        sess.commit()
+        return made

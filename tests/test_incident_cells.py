@@ -15,6 +15,7 @@ from geoapp.services.communities import get_by_slug
 from geoapp.services.demo import load_synthetic_incidents
 from geoapp.services.incidents import CellPolicy
 from tests.conftest import DATA_DIR, sign_in
+from tests.helpers import publish_year
 
 K = 10
 LAYER = "/api/v1/communities/bucha/layers/incident_cells.geojson"
@@ -31,8 +32,12 @@ def bucha_incidents(engine, app):
                                  data_dir=str(DATA_DIR), policy=CellPolicy(K, (500, 1000)),
                                  seed=7, today=date(2026, 11, 21))  # fmt: skip
         community_id = bucha.id
+    for year in (2024, 2025):  # closed years, published as an office would
+        publish_year(engine, "bucha", year, K, (500, 1000))
     yield community_id
     with Session(engine) as sess:
+        sess.execute(text("DELETE FROM incident_release WHERE community_id = :c"),
+                     {"c": community_id})
         sess.execute(text("DELETE FROM incident_cell WHERE community_id = :c"), {"c": community_id})
         sess.execute(text("DELETE FROM incident WHERE community_id = :c"), {"c": community_id})
         sess.execute(text("DELETE FROM import_batch WHERE community_id = :c"), {"c": community_id})
@@ -147,8 +152,10 @@ def test_a_finer_table_counted_on_request_agrees_with_a_spatial_join(
 def test_the_public_sees_no_small_count_and_the_analyst_sees_them_all(
     client, analyst, bucha_incidents
 ):
-    public = client.get(LAYER, query_string={"period": "2025", "size": 500}).get_json()
-    exact = analyst.get(LAYER, query_string={"period": "2025", "size": 500}).get_json()
+    public = client.get(LAYER, query_string={"period": "2025"}).get_json()
+    size = public["metadata"]["cell_size_m"]
+    assert size in (500, 1000), "a year is published at one public size"
+    exact = analyst.get(LAYER, query_string={"period": "2025", "size": size}).get_json()
     assert public["metadata"]["k"] == K and public["metadata"]["exact_counts"] is False
     published = [f["properties"] for f in public["features"]]
     assert published, "Bucha has incidents in 2025"
@@ -167,10 +174,14 @@ def test_the_public_sees_no_small_count_and_the_analyst_sees_them_all(
     small = [c for c, p in exact_by_cell.items() if p["count"] < K]
     assert small and all(public_by_cell[c]["suppressed"] for c in small)
     assert sum(p["count"] for p in exact_by_cell.values()) == exact["metadata"]["total"]["count"]
-    # At 1 km the public map is not a sea of grey: busy cells keep their counts.
-    coarse = client.get(LAYER, query_string={"period": "2025", "size": 1000}).get_json()
-    shown = [f["properties"]["count"] for f in coarse["features"] if f["properties"]["count"]]
+    # The map is not a sea of grey: busy cells keep their counts.
+    shown = [p["count"] for p in published if p["count"]]
     assert shown and all(n >= K for n in shown)
+    # The other public size is not published for this year: two partitions could be linked.
+    other = 1000 if size == 500 else 500
+    refused = client.get(LAYER, query_string={"period": "2025", "size": other, "lang": "en"})
+    assert refused.status_code == 400
+    assert f"published at {size} m cells only" in refused.get_json()["detail"]
 
 
 def test_a_partner_token_gets_the_suppressed_cells_and_a_bad_token_401(
@@ -227,6 +238,7 @@ def test_period_and_group_filters_add_up(analyst, bucha_incidents):
         ({"group": "piracy"}, "no incident group"),
         ({"group": "theft", "period": "2025"}, "per whole year for all groups"),
         ({"period": "2025-Q1"}, "per whole year for all groups"),
+        ({"period": "2026"}, "2026 is not published; published years: 2025, 2024"),
     ],
 )
 def test_bad_filters_get_a_problem(client, bucha_incidents, query, detail):

@@ -295,3 +295,11 @@ def load(
     session.execute(text("ANALYZE gazetteer_entry"))
     session.commit()
     return report
+
+
+def nearest_street(session: Session, community_id: int, lon: float, lat: float) -> str | None:
+    """The gazetteer street nearest a point, to name a hot spot the way residents do."""
+    return session.execute(text(
+        "SELECT name FROM gazetteer_entry WHERE community_id = :c AND kind <> 'settlement' "
+        "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1"),
+        {"c": community_id, "lon": lon, "lat": lat}).scalar()  # fmt: skip

@@ -497,3 +497,11 @@ def import_file(
         session.rollback()
         raise
     return report
+
+
+def recent_batches(session: Session, community_id: int, limit: int = 20) -> list[ImportBatch]:
+    """The community's latest import batches, newest first (the staff import page)."""
+    from sqlalchemy import select
+
+    return list(session.scalars(select(ImportBatch).where(ImportBatch.community_id == community_id)
+                                .order_by(ImportBatch.created_at.desc()).limit(limit)))  # fmt: skip

@@ -143,6 +143,17 @@ def publish_closed_years(
     return made
 
 
+def unpublished_years(
+    session: Session, community_id: int, today: date | None = None
+) -> list[int]:  # fmt: skip
+    """Closed years with incidents that are not published yet, newest first."""
+    today = today or date.today()
+    done = {r.year for r in all_of(session, community_id)}
+    years = [p.start.year for p in incident_cells.available_periods(session, community_id)
+             if p.kind == "year"]  # fmt: skip
+    return [y for y in years if y < today.year and y not in done]
+
+
 def cells(session: Session, release: Release) -> list[tuple[dict[str, Any], str]]:
     """A release's cells as (properties, GeoJSON geometry); a withheld count is None."""
     rows = session.execute(sql.load("release_read_cells"), {"release_id": release.id})

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from flask_babel import format_date, format_decimal, ngettext
 from flask_babel import gettext as _
-from sqlalchemy import text
 
 from geoapp import db
 from geoapp.analysis.gaps import RECORD, WORRY
+from geoapp.services import gazetteer
 from geoapp.services.hotspots import HotspotQuery, Hotspots, clusters
 
 MAX_PLACES = 3
@@ -57,10 +57,7 @@ def trend_names() -> dict[str, str]:
 
 def _nearest_street(community_id: int, lon: float, lat: float) -> str | None:
     """The gazetteer street nearest a point, to name a place the way residents do."""
-    return db.session().execute(text(
-        "SELECT name FROM gazetteer_entry WHERE community_id = :c AND kind <> 'settlement' "
-        "ORDER BY geom <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) LIMIT 1"),
-        {"c": community_id, "lon": lon, "lat": lat}).scalar()  # fmt: skip
+    return gazetteer.nearest_street(db.session(), community_id, lon, lat)
 
 
 def summary(result: Hotspots | None, query: HotspotQuery, group_label: str) -> list[str]:

@@ -26,16 +26,17 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from geoapp import db, jobs
 from geoapp.i18n import current_language
 from geoapp.models.incident import ImportBatch
 from geoapp.models.user import Role
+from geoapp.services import audit, incidents, releases
 from geoapp.services.communities import summary_by_slug
 from geoapp.services.incident_files import MAX_BYTES, profile_names
 from geoapp.services.incidents import ImportReport
 from geoapp.web.access import community_role
+from geoapp.web.hostile_input import bounded_int
 from geoapp.web.incident_filter import filter_options
 from geoapp.web.incident_messages import translate_reason
 from geoapp.web.maps import community_map
@@ -52,19 +53,43 @@ def _page(status: int = 200, **context: object) -> tuple[str, int]:
     spec, feature, labels = map_basics(summary)
     rendered = community_map(summary, feature, spec, current_language(), labels)
     layers = current_app.extensions["geoapp.layers"]
-    batches = sess.scalars(
-        select(ImportBatch).where(ImportBatch.community_id == g.community.id)
-        .order_by(ImportBatch.created_at.desc()).limit(20)
-    ).all()  # fmt: skip
+    batches = incidents.recent_batches(sess, g.community.id)
     html = render_template(
         "staff/incidents.html", community=g.community, map=rendered, batches=batches,
         incidents=filter_options(g.community.id, g.community.slug, "analyst"),
         incident_spec=layers["incident_cells"],
         points_spec=layers["incidents"], profiles=profile_names(), max_mb=MAX_BYTES // 2**20,
         form=context.pop("form", {"profile": "default", "strict": False}),
-        translate=translate_reason, **context,
+        translate=translate_reason, released=releases.all_of(sess, g.community.id),
+        unreleased=releases.unpublished_years(sess, g.community.id),
+        can_publish=g.role.rank >= Role.COORDINATOR.rank, **context,
     )  # fmt: skip
     return html, status
+
+
+@bp.post("/releases")
+@community_role(Role.COORDINATOR)
+def publish(slug: str) -> Response | tuple[str, int]:
+    """Publish a closed year for the public and partners, once (it is never revised)."""
+    year = bounded_int(request.form.get("year"), 1900, 2100)
+    if year is None:
+        return _page(400, publish_error=_("Choose a year to publish."))
+    config = current_app.config
+    sess = db.session()
+    try:
+        made = releases.publish(sess, g.community.id, year, config["GEOAPP_SUPPRESSION_K"],
+                                tuple(config["GEOAPP_PUBLIC_CELL_SIZES"]),
+                                actor=current_user.user.email)  # fmt: skip
+    except releases.ReleaseError:
+        sess.rollback()
+        return _page(400, publish_error=_("%(year)s cannot be published: only a closed year "
+                                          "with offences, and only once.", year=year))  # fmt: skip
+    audit.record(sess, "release.publish", current_user.user.email, actor_id=current_user.user.id,
+                 community_id=g.community.id, object_type="incident_release",
+                 object_id=made.id, client_addr=request.remote_addr,
+                 details={"year": year, "size_m": made.size_m})  # fmt: skip
+    sess.commit()
+    return redirect(url_for("incidents.page", slug=slug) + "#releases", 303)
 
 
 @bp.get("/")

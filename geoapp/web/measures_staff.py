@@ -17,15 +17,13 @@ from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from markupsafe import Markup, escape
 from shapely.geometry import mapping
-from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from geoapp import db, privacy
 from geoapp.i18n import current_language
-from geoapp.models.concern import Concern
-from geoapp.models.measure import Measure, MeasureConcern, MeasureIndicator, MeasureStatus
+from geoapp.models.measure import Measure, MeasureStatus
 from geoapp.models.user import Role
-from geoapp.services import measure_effects, measures, planning
+from geoapp.services import measure_effects, measure_queries, measures, planning
 from geoapp.services.communities import summary_by_slug
 from geoapp.web import planning_messages as words
 from geoapp.web.access import community_role
@@ -47,15 +45,7 @@ def _can_plan() -> bool:
 
 
 def _measure(public_id: str) -> Measure:
-    found = (
-        db.session()
-        .scalars(
-            select(Measure).where(
-                Measure.public_id == public_id, Measure.community_id == g.community.id
-            )
-        )
-        .first()
-    )
+    found = measure_queries.by_public_id(db.session(), g.community.id, public_id)
     if found is None:
         abort(404)
     return found
@@ -100,8 +90,7 @@ def target_map(
 def index(slug: str) -> str:
     """Open measures, overdue first and then by due date; done and dropped after them."""
     sess = db.session()
-    items = list(sess.scalars(select(Measure).where(
-        Measure.community_id == g.community.id)).all())  # fmt: skip
+    items = measure_queries.of_community(sess, g.community.id)
     today = date.today()
 
     def order(m: Measure) -> tuple:
@@ -193,10 +182,8 @@ def detail(slug: str, measure_id: str) -> str:
     """One measure: what, who, when, where, its indicators, concerns, steps and effect."""
     sess = db.session()
     measure = _measure(measure_id)
-    indicators = sess.scalars(select(MeasureIndicator).where(
-        MeasureIndicator.measure_id == measure.id).order_by(MeasureIndicator.id)).all()  # fmt: skip
-    concerns = sess.scalars(select(Concern).join(MeasureConcern).where(
-        MeasureConcern.measure_id == measure.id)).all()  # fmt: skip
+    indicators = measure_queries.indicators(sess, measure.id)
+    concerns = measure_queries.linked_concerns(sess, measure.id)
     effect = measure_effects.effect(sess, measure)
     return render_template(
         "staff/measure.html", community=g.community, measure=measure, indicators=indicators,

@@ -55,9 +55,15 @@ def release_for(ctx: LayerContext, q: LayerQuery) -> releases.Release | None:
     Whole published years, all groups, the release's own size: anything finer would be
     computed from counts that were never published.
     """
+    for code in q.groups:  # an unknown group is named as such, before any policy
+        group_id(ctx, code)
     if q.groups or (q.period is not None and q.period.kind != "year") or q.start or q.end:
         raise bad(_("outside the staff, cell counts are published per whole year for "
                     "all groups together (choose a year, no group)"), "not_published")  # fmt: skip
+    public_sizes = tuple(ctx.config["GEOAPP_PUBLIC_CELL_SIZES"])
+    if q.size is not None and q.size not in public_sizes:
+        raise bad(_("size must be one of %(sizes)s (metres)",
+                    sizes=", ".join(map(str, public_sizes))), "size")  # fmt: skip
     published = releases.all_of(ctx.session, ctx.community.id)
     if q.period is None:
         chosen = published[0] if published else None
