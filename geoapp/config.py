@@ -98,6 +98,11 @@ def from_environment() -> dict[str, Any]:
         "GEOAPP_GEOCODER_TIMEOUT": float(env.get("GEOAPP_GEOCODER_TIMEOUT", "3")),
         # Incident counts 0 < n < k are withheld from public and partner outputs (privacy rule 3).
         "GEOAPP_SUPPRESSION_K": int(env.get("GEOAPP_SUPPRESSION_K", "10")),
+        # Sensitive categories' counts are released per closed quarter, this many days after
+        # it closed (moderation catches up first), then frozen (services.sensitive_counts).
+        "GEOAPP_SENSITIVE_RELEASE_LAG_DAYS": int(
+            env.get("GEOAPP_SENSITIVE_RELEASE_LAG_DAYS", "30")
+        ),
         # Above this many incidents the staff map draws them from vector tiles, not GeoJSON
         # (bench/RESULTS.md, "tiles": what a browser receives either way).
         "GEOAPP_TILE_THRESHOLD": int(env.get("GEOAPP_TILE_THRESHOLD", "20000")),

@@ -30,6 +30,7 @@ from geoapp.geo.crs import project
 from geoapp.layers.spec import LayerSpec
 from geoapp.services import incident_cells
 from geoapp.services.incident_cells import CellQuery, Period
+from geoapp.services.sensitive_counts import releases as sensitive_releases
 
 AUDIENCE_RANK = {"public": 0, "partner": 1, "staff": 2, "analyst": 3}
 
@@ -58,10 +59,14 @@ def public_concerns(
     return [({k: v for k, v in row.items() if k != "geometry"}, row["geometry"]) for row in rows]
 
 
-def sensitive_counts(session: Session, community_id: int) -> list[dict[str, Any]]:
-    """Accepted concerns of sensitive categories, counted per community, never located."""
-    rows = session.execute(sql.load("public_sensitive_counts"), {"community_id": community_id})
-    return [dict(row) for row in rows.mappings()]
+def sensitive_counts(
+    session: Session, community_id: int, k: int = 10, lag_days: int = 30
+) -> list[dict[str, Any]]:
+    """Sensitive categories' counts, never located: frozen per closed quarter, k-suppressed.
+
+    The release policy is in `services.sensitive_counts`; this stays the one gate's name.
+    """
+    return [r.as_dict() for r in sensitive_releases(session, community_id, k, lag_days)]
 
 
 def incident_cell_rows(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 
 import pytest
 from playwright.sync_api import expect
@@ -83,10 +84,11 @@ def test_sensitive_categories_are_only_counted(client, coordinator):
     _move(coordinator, report["public_id"], "accepted")
     body = client.get("/api/v1/communities/bucha/layers/concerns.geojson").get_json()
     assert all(f["properties"]["category"] != "drugs" for f in body["features"])
-    counts = {c["code"]: c["n"] for c in body["metadata"]["sensitive_counts"]}
-    assert counts["drugs"] >= 1
-    page = client.get("/c/bucha").get_data(as_text=True)
-    assert "Продаж або вживання наркотиків:" in page
+    # Counted per closed quarter only, a month after it closed (tests/test_sensitive_counts.py):
+    # today's acceptance is in no published quarter, so it dates nothing.
+    today = date.today().isoformat()
+    quarters = body["metadata"]["sensitive_counts"]
+    assert all(not (q["from"] <= today <= q["to"]) for q in quarters)
 
 
 def test_the_public_map_and_results_page(client, coordinator):

@@ -4,7 +4,8 @@ Flask-free.  A draft comes from a form (or a session's decision) as text; `valid
 returns every problem at once as field -> code, so the form can keep what was typed and
 mark each field, and the web layer words the codes in the user's language.  The target
 area comes from one of three places, as the joint session works: drawn on the map (a
-GeoJSON polygon), selected hot spot cells, or the linked concerns (a circle around each).
+GeoJSON polygon), selected hot spot cells, or the linked concerns (a circle around each
+one's public point, never its true point: see `concern_area`).
 Whatever its source it is clipped to the community, so an evaluation never counts
 incidents of a neighbouring hromada.
 
@@ -49,7 +50,7 @@ NEXT = {
     MeasureStatus.DROPPED: (MeasureStatus.PROPOSED,),
 }
 OPEN = (MeasureStatus.PROPOSED, MeasureStatus.AGREED, MeasureStatus.IN_PROGRESS)
-CONCERN_RADIUS_M = 150.0  # a target taken from concerns: this far around each
+CONCERN_RADIUS_M = 150.0  # a target taken from concerns: this far around each public point
 MAX_INDICATOR_NAME, MAX_INDICATOR_UNIT = 200, 40  # measure_indicator.name, .unit
 MAX_TEXT = {"title": 200, "agency": 200, "owner": 200, "partners": 2000, "description": 4000}
 
@@ -227,9 +228,9 @@ def _target(
         shape = shapely.union_all(shapely.polygons(np.stack([lon, lat], axis=-1)))
     elif concerns:
         source = "concerns"
-        points = [project(shapely.from_wkb(bytes(c.point.data)), 4326, srid) for c in concerns]
-        circles = shapely.union_all([p.buffer(CONCERN_RADIUS_M) for p in points])
-        shape = project(circles, srid, 4326)
+        shape = concern_area(concerns, srid)
+        if shape is None:
+            return None, None
     else:
         return None, None
     clipped = shapely.intersection(shape, area)
@@ -238,6 +239,33 @@ def _target(
         errors["target"] = "outside_community"
         return None, None
     return shapely.MultiPolygon(polygons), source
+
+
+def concern_area(concerns: list[Concern], srid: int) -> shapely.Geometry | None:
+    """The circles of CONCERN_RADIUS_M around the concerns' *public* points, in lon/lat.
+
+    Built from the public point (the true point snapped to the GEOAPP_PUBLIC_GRID_M grid,
+    which the public concerns layer already shows), never from the true point: the public
+    measures layer generalises this area to the 250 m hexagons it touches, and hexagons
+    drawn around a true point change as that point moves by a few metres, so together
+    with the public point they narrowed a resident's door down to metres (issue 18,
+    attack 4).  Around the public point the area is the same for every true point of one
+    grid square, and the public learns nothing it did not have.
+
+    There is one target for everyone, staff included, on purpose: a second, exact target
+    kept for planning would have to be told apart in every output that shows a measure
+    (public layer, map pages, session minutes, PDFs, partner exports), the walk-around
+    this issue is about.  Nothing is lost for planning: the true point is at most half
+    a grid diagonal (about 71 m at 100 m) from the public one, so the 150 m circle still
+    holds the resident's place, and staff see the true points on their concern maps.
+    Concerns without a public point (no pin) add nothing; None when none has one.
+    """
+    points = [project(shapely.from_wkb(bytes(c.public_point.data)), 4326, srid)
+              for c in concerns if c.public_point is not None]  # fmt: skip
+    if not points:
+        return None
+    circles = shapely.union_all([p.buffer(CONCERN_RADIUS_M) for p in points])
+    return project(circles, srid, 4326)
 
 
 def create(session: Session, community: Community, clean: CleanMeasure, actor_id: int) -> Measure:

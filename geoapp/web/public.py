@@ -31,6 +31,9 @@ bp = Blueprint("public", __name__)
 # Display simplification of boundaries on the map, in metres: invisible at
 # community zoom, and it keeps Crimea's 23,000-vertex outline light on a phone.
 DISPLAY_TOLERANCE_M = 15.0
+# The map page shows the sensitive counts of the latest released quarters (a year); the
+# concerns layer's metadata carries them all.
+SENSITIVE_QUARTERS_SHOWN = 4
 
 
 @bp.get("/")
@@ -79,7 +82,10 @@ def community(slug: str) -> str:
                            concern_count=len(concerns),
                            incidents=filter_options(summary.id, summary.slug, "public"),
                            incident_spec=layers["incident_cells"],
-                           sensitive=privacy.sensitive_counts(sess, summary.id))  # fmt: skip
+                           sensitive=privacy.sensitive_counts(
+                               sess, summary.id, current_app.config["GEOAPP_SUPPRESSION_K"],
+                               current_app.config["GEOAPP_SENSITIVE_RELEASE_LAG_DAYS"]
+                           )[-SENSITIVE_QUARTERS_SHOWN:])  # fmt: skip
 
 
 def measure_popup(props: dict) -> str:

@@ -55,10 +55,11 @@ class Concerns(Source):
         meta.update(period=q.period.label if q.period else "all",
                     group=",".join(query.categories) or "all", status=query.status or "all",
                     aggregation_unit=f"point, generalised to a {grid} m grid (never the true "
-                    "point); sensitive categories only as counts per community",
+                    "point); sensitive categories only as counts per closed quarter (k-suppressed)",
                     k=None, generalised_to_m=grid,
-                    sensitive_counts=privacy.sensitive_counts(ctx.session,
-                                                              ctx.community.id))  # fmt: skip
+                    sensitive_counts=privacy.sensitive_counts(
+                        ctx.session, ctx.community.id, ctx.k,
+                        int(ctx.config["GEOAPP_SENSITIVE_RELEASE_LAG_DAYS"])))  # fmt: skip
         assert ctx.opener is not None
         return LayerData(spec, _streamed(ctx.opener, spec, query), meta)
 
