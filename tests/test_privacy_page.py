@@ -93,8 +93,11 @@ def test_a_browser_opens_the_privacy_page_and_switches_to_english(page: Page, li
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.set_viewport_size({"width": 900, "height": 900})
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: the header still fits
     page.goto(f"{live_server}/privacy?lang=uk")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    expect(page.locator("#privacy-link")).to_be_visible()
+    page.set_viewport_size({"width": 900, "height": 900})
     expect(page.locator("html")).to_have_attribute("lang", "uk")
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Приватність: що ми зберігаємо і що публікуємо"
