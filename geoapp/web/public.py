@@ -1,10 +1,11 @@
-"""Public pages: the list of communities, a community's map, the health check."""
+"""Public pages: the communities, a community's map, the privacy notice, the health check."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from datetime import date
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import format_date
@@ -125,6 +126,24 @@ def track(token: str) -> str:
     lost = message("contact_lost") if request.args.get("contact") == "lost" else None
     return render_template("track.html", concern=found, new=request.args.get("new") == "1",
                            contact_lost=lost)  # fmt: skip
+
+
+@bp.get("/privacy")
+def privacy_notice() -> str:
+    """What we keep and publish, in plain words, with this server's own numbers.
+
+    k, the grid, the public cell sizes and the retention periods are read from the
+    configuration, so the page cannot promise what the running server does not do.
+    """
+    config = current_app.config
+    return render_template(
+        "privacy.html", k=config["GEOAPP_SUPPRESSION_K"],
+        grid_m=f"{config['GEOAPP_PUBLIC_GRID_M']:g}",
+        sizes=" / ".join(str(s) for s in config["GEOAPP_PUBLIC_CELL_SIZES"]),
+        contact_days=config["GEOAPP_CONTACT_RETENTION_DAYS"],
+        address_days=config["GEOAPP_AUDIT_ADDRESS_DAYS"],
+        tile_host=urlsplit(config["GEOAPP_TILE_URL"]).hostname,
+    )  # fmt: skip
 
 
 @bp.get("/healthz")
