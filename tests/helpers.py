@@ -74,3 +74,51 @@ def forget_imports(engine, slug: str) -> None:
         cid = conn.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
         for table in ("incident_cell", "incident", "import_batch"):
             conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
+
+
+def publish_year(app_or_engine, slug: str, year: int) -> None:
+    """Publish a community's closed `year` as its public release, as staff do on purpose.
+
+    The service behind `geoapp releases publish --community SLUG --year YYYY`, with the
+    app's k and public cell sizes (given an engine alone: the defaults, 10 and 500,1000).
+    """
+    from geoapp.services import releases
+
+    config = getattr(app_or_engine, "config", {})
+    k = int(config.get("GEOAPP_SUPPRESSION_K", 10))
+    sizes = tuple(config.get("GEOAPP_PUBLIC_CELL_SIZES", (500, 1000)))
+    engine = app_or_engine.extensions["geoapp.engine"] if config else app_or_engine
+    with Session(engine) as sess:
+        cid = sess.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
+        releases.publish(sess, cid, year, k, sizes)
+        sess.commit()
+
+
+def forget_releases(engine, slug: str) -> None:
+    """Remove a community's published releases after a test (committed).
+
+    Releases are never revised, so the app offers no way to remove one; a test that
+    published one removes it here so that later tests can publish that year afresh.  Every
+    table named *release* with a community_id is cleared for the community, tables that
+    refer to them first; triggers (a frozen release refuses changes) are bypassed.
+    """
+    with engine.begin() as conn:
+        cid = conn.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
+        owners = conn.scalars(text(
+            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND column_name = 'community_id' AND table_name LIKE '%release%'")).all()  # fmt: skip
+        if not owners:
+            return
+        children = conn.execute(text(
+            "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text "
+            "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+            "AND a.attnum = c.conkey[1] WHERE c.contype = 'f' "
+            "AND c.confrelid::regclass::text = ANY(:owners) "
+            "AND NOT (c.conrelid::regclass::text = ANY(:owners))"),
+            {"owners": list(owners)}).all()  # fmt: skip
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for child, column, parent in children:
+            owned = f"(SELECT id FROM {parent} WHERE community_id = :c)"
+            conn.execute(text(f"DELETE FROM {child} WHERE {column} IN {owned}"), {"c": cid})
+        for table in owners:
+            conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
