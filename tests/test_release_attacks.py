@@ -149,6 +149,7 @@ def viewer(app, staff):
 
 @pytest.fixture()
 def analyst(app, staff):
+    """An analyst of Bucha: exact counts, to check that an import really arrived."""
     client = app.test_client()
     assert sign_in(client, staff["analyst"]).status_code == 302
     return client
