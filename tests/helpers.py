@@ -76,20 +76,37 @@ def forget_imports(engine, slug: str) -> None:
             conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
 
 
-def publish_year(engine, slug: str, year: int, k: int = 10,
-                 public_sizes: tuple[int, ...] = (500, 1000)) -> Any:  # fmt: skip
+def publish_year(app_or_engine, slug: str, year: int, k: int | None = None,
+                 public_sizes: tuple[int, ...] | None = None) -> Any:  # fmt: skip
     """Publish a closed year of a community's incident counts, as staff would (committed).
 
     Below analysts every incident and hot spot layer reads only published years, so a test
-    of what the public sees publishes first, exactly as an office does.
+    of what the public sees publishes first, exactly as an office does.  Given the app, its
+    k and public sizes are used; given an engine, the defaults (10 and 500,1000).
     """
     from datetime import date
 
     from geoapp.services import releases
 
+    config = getattr(app_or_engine, "config", {})
+    k = k if k is not None else int(config.get("GEOAPP_SUPPRESSION_K", 10))
+    sizes = public_sizes or tuple(config.get("GEOAPP_PUBLIC_CELL_SIZES", (500, 1000)))
+    engine = app_or_engine.extensions["geoapp.engine"] if config else app_or_engine
     with Session(engine) as sess:
         cid = sess.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
-        made = releases.publish(sess, cid, year, k, public_sizes, actor="test",
+        made = releases.publish(sess, cid, year, k, sizes, actor="test",
                                 today=date(max(year + 1, date.today().year), 1, 1))  # fmt: skip
         sess.commit()
         return made
+
+
+def forget_releases(engine, slug: str) -> None:
+    """Remove a community's published releases after a test (committed).
+
+    Releases are never revised (an UPDATE is refused), but a community's removal deletes
+    them; a test that published one removes it here so later tests can publish afresh.
+    """
+    with engine.begin() as conn:
+        cid = conn.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
+        for table in ("incident_release", "sensitive_release"):
+            conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
