@@ -110,3 +110,17 @@ def forget_releases(engine, slug: str) -> None:
         cid = conn.scalar(text("SELECT id FROM community WHERE slug = :s"), {"s": slug})
         for table in ("incident_release", "sensitive_release"):
             conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
+
+
+def publish_release_year(session: Session, community_id: int, year: int, k: int,
+                         public_sizes: tuple[int, ...] | list[int]) -> None:  # fmt: skip
+    """Publish one closed year of a community as staff would (RELEASE_POLICY.md, rule 1).
+
+    Until a year is published the public and partners are not offered it; the tests publish
+    through the same service the CLI (`geoapp releases publish`) and `geoapp demo` call.
+    Commits, like the CLI: the release is what every later request of the module reads.
+    """
+    from geoapp.services import releases
+
+    releases.publish(session, community_id, year, k, tuple(public_sizes), actor="test")
+    session.commit()
