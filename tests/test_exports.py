@@ -25,11 +25,10 @@ SECRET_POINT = (30.22345, 50.54123)  # the resident's true point
 CONTACT = {"name": "Оксана Приватна", "phone": "+380501112233", "email": "oksana@example.org"}
 TEXT = "Біля під'їзду мого будинку 7 темно"
 PUBLIC_LAYERS = ("boundaries", "concerns", "incident_cells")
-PARTNER_LAYERS = ("hotspots", "emerging_hotspots")
+PARTNER_LAYERS = ("hotspots",)  # emerging hot spots: monthly exact counts, analysts only
 QUERY = {
-    "incident_cells": "?period=2025&size=1000",
+    "incident_cells": "?period=2025",  # the published release, at the size it was published
     "hotspots": "?period=2025",
-    "emerging_hotspots": "?period=2025",
 }
 
 

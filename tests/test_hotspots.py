@@ -11,6 +11,7 @@ from datetime import date
 import numpy as np
 import pytest
 import shapely
+import shapely.geometry
 from PIL import Image
 from pyproj import Transformer
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from geoapp.services.heat_maps import heat_image
 from geoapp.services.hotspots import HotspotQuery, MemoryCache, analyse, clusters, compute
 from geoapp.services.incidents import import_file
 from tests.conftest import DATA_DIR, sign_in
+from tests.helpers import publish_year
 
 LAYER = "/api/v1/communities/bucha/layers/hotspots.geojson"
 PLANTED = (30.2100, 50.5450)  # Bucha railway station
@@ -69,9 +71,10 @@ def planted(engine, app, tmp_path_factory):
                              actor="test")  # fmt: skip
         assert report.accepted == 1800, report.rejected[:5]
         community_id = bucha.id
+    publish_year(app, "bucha", 2025)  # what partners and viewers may derive classes from
     yield community_id, centre
     with Session(engine) as sess:
-        for table in ("incident_cell", "incident", "import_batch"):
+        for table in ("incident_release", "incident_cell", "incident", "import_batch"):
             sess.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": community_id})
         sess.commit()
 
@@ -130,12 +133,29 @@ def test_partners_get_classes_only_and_the_public_nothing(client, app, engine, s
     with Session(engine) as sess:
         token, _row = tokens.create(sess, "Медіа", [get_by_slug(sess, "bucha")], 30,
                                     actor="test")  # fmt: skip
-    partner = client.get(LAYER, query_string=PERIOD,
-                         headers={"Authorization": f"Bearer {token}"}).get_json()  # fmt: skip
+    bearer = {"Authorization": f"Bearer {token}"}
+    # Classes of an arbitrary window are computed from exact counts: not for partners.
+    refused = client.get(LAYER, query_string={**PERIOD, "lang": "en"}, headers=bearer)
+    assert refused.status_code == 400 and "per whole year" in refused.get_json()["detail"]
+    partner = client.get(LAYER, query_string={"period": "2025"}, headers=bearer).get_json()
     classes = [f["properties"] for f in partner["features"]]
-    assert [p["gi_bin"] for p in classes] == [p["gi_bin"] for p in props]
+    assert partner["metadata"]["input"].startswith("the published release")
     assert all(p["gi_z"] is None and p["gi_p"] is None and p["count"] is None for p in classes)
     assert partner["metadata"]["classes_only"] is True
+    # A viewer gets z of the same published input: the station's cell stands out most.
+    viewer = app.test_client()
+    sign_in(viewer, staff["viewer"])
+    body = viewer.get(LAYER, query_string={"period": "2025"}).get_json()
+    seen, band = body["features"], body["metadata"]["distance_band_m"]
+    top = max(seen, key=lambda f: f["properties"]["gi_z"])
+    centre = shapely.geometry.shape(top["geometry"]).centroid
+    with Session(engine) as sess:
+        srid = get_by_slug(sess, "bucha").metric_srid
+    to_metric = Transformer.from_crs(4326, srid, always_xy=True)
+    gap = np.hypot(*(np.subtract(to_metric.transform(centre.x, centre.y),
+                                 to_metric.transform(*PLANTED))))  # fmt: skip
+    assert gap <= band, "the highest z lies within one distance band of the station"
+    assert all(f["properties"]["count"] is None for f in seen)
     assert client.get(LAYER).status_code == 404  # the public: no such layer
     gaps = client.get(LAYER.replace("hotspots", "concern_gaps"),
                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
