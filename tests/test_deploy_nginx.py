@@ -128,7 +128,8 @@ def site(database_url, tmp_path_factory) -> Iterator[dict]:
                     pytest.fail(f"nginx did not answer: {test.stderr}\n{log}")
                 time.sleep(0.2)
         yield {"base": base, "cert": str(cert), "http": f"http://127.0.0.1:{http_port}",
-               "port": https_port, "check": test, "conf": site_conf.read_text()}  # fmt: skip
+               "port": https_port, "check": test, "conf": site_conf.read_text(),
+               "folder": folder}  # fmt: skip
     finally:
         if web is not None:
             _stop(web, signal.SIGQUIT)  # graceful
@@ -153,6 +154,22 @@ def test_a_page_over_https_with_hsts_and_the_app_sees_https(site):
     login = requests.get(f"{site['base']}/staff/login", verify=site["cert"], timeout=30)
     cookie = login.headers["Set-Cookie"]
     assert "session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+
+
+@needs_nginx
+def test_nginx_keeps_no_visitor_address_nor_tracking_link(site):
+    """The main nginx.conf logs every request (as Debian's does); the site turns it off."""
+    requests.get(f"{site['base']}/t/a-private-tracking-token", verify=site["cert"], timeout=30)
+    requests.get(f"{site['base']}/c/bucha", verify=site["cert"], timeout=30)
+    log = site["folder"] / "access.log"
+    written = log.read_text() if log.exists() else ""
+    assert "127.0.0.1" not in written and "tracking-token" not in written, written[-500:]
+
+
+def test_the_web_unit_keeps_no_access_log():
+    unit = (DEPLOY / "systemd" / "geoapp-web.service").read_text()
+    command = [line for line in unit.splitlines() if not line.lstrip().startswith("#")]
+    assert "gunicorn" in "\n".join(command) and "--access-logfile" not in "\n".join(command)
 
 
 @needs_nginx

@@ -29,7 +29,7 @@ def export(tmp_path, engine):
     yield path
     with engine.begin() as conn:
         cid = conn.scalar(text("SELECT id FROM community WHERE slug = 'bucha'"))
-        for table in ("incident_cell", "incident", "import_batch"):
+        for table in ("incident_release", "incident_cell", "incident", "import_batch"):
             conn.execute(text(f"DELETE FROM {table} WHERE community_id = :c"), {"c": cid})
 
 
@@ -73,13 +73,31 @@ def test_upload_then_filter_the_map(browser, live_server, job_worker, staff, exp
     expect(legend).to_contain_text("Усього в громаді: 100")
     page.screenshot(path="var/incident-staff-map.png")
 
-    # The public map of the same community: no analyst cookie, small counts withheld.
+    # Nothing is public before the year is published.
     public = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    public.goto(f"{live_server}/c/bucha")
+    expect(public.locator("#incident-filter")).to_have_count(0)
+    expect(page.get_by_text("Жоден рік ще не оприлюднено")).to_be_visible()
+    expect(page.get_by_role("button", name="Оприлюднити")).to_have_count(0)  # coordinators
+
+    # The coordinator publishes 2025, once.
+    coordinator = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(coordinator, live_server, staff["coordinator"])
+    coordinator.goto(f"{live_server}/staff/c/bucha/incidents/")
+    coordinator.get_by_label("Оприлюднити завершений рік").select_option("2025")
+    coordinator.get_by_role("button", name="Оприлюднити").click()
+    releases = coordinator.locator("table.releases")
+    expect(releases).to_contain_text("2025")
+    expect(releases).to_contain_text(staff["coordinator"].email)
+    expect(coordinator.get_by_label("Оприлюднити завершений рік")).to_have_count(0)
+
+    # The public map of the same community: no analyst cookie, small counts withheld, the one
+    # size it was published at (no size to choose).
     public.goto(f"{live_server}/c/bucha")
     public_legend = public.get_by_test_id("legend")
     expect(public_legend).to_contain_text("приховано (менше ніж 10")
-    public.get_by_label("Комірка").select_option("500")
     expect(public_legend).to_contain_text("Усього в громаді")
+    expect(public.get_by_label("Комірка")).to_have_count(0)
     public.screenshot(path="var/incident-public-map.png")
     assert errors == [], errors
     context.close()

@@ -156,3 +156,37 @@ def test_the_migration_redraws_stored_targets_around_the_public_points(db_sessio
     redrawn = to_shape(db_session.get(Measure, measure.id).target)
     assert redrawn.geom_type == "MultiPolygon"
     assert shapely.symmetric_difference(redrawn, expected).area < 0.01 * expected.area
+
+
+def test_no_area_is_drawn_around_a_sensitive_concern(db_session, staff, app):
+    """A sensitive concern leaves only as a count: a measure answering it gets no area from it.
+
+    Before: "150 m around the linked concerns" drew a circle around the drugs report's
+    public point, and the public measures layer then showed where it was.
+    """
+    grid = float(app.config["GEOAPP_PUBLIC_GRID_M"])
+    community = get_by_slug(db_session, SLUG)
+    srid, (x0, y0) = _grid_node(db_session, grid)
+    lon, lat = Transformer.from_crs(srid, 4326, always_xy=True).transform(x0, y0)
+    ids = {}
+    for category in ("drugs", "poor_lighting"):
+        token = f"{TOKEN}sensitive-{category}"
+        report_concern(db_session, community, Report(
+            category=category, description="Тут щось відбувається", lon=lon, lat=lat,
+            client_token=token), grid_m=grid)  # fmt: skip
+        db_session.execute(text("UPDATE concern SET status = 'accepted' WHERE client_token = :t"),
+                           {"t": token})  # fmt: skip
+        ids[category] = db_session.scalar(
+            text("SELECT public_id FROM concern WHERE client_token = :t"), {"t": token})
+
+    def target(*categories: str):
+        draft = measures.MeasureDraft(
+            title="Патрулювання", kind="lighting", agency="Галицька РДА", owner="Іван Петренко",
+            start_on="2026-03-01", concern_ids=[ids[c] for c in categories])  # fmt: skip
+        return measures.validate(db_session, community, draft)
+
+    only_sensitive = target("drugs")
+    assert only_sensitive.target is None, "no area around a sensitive concern"
+    mixed = target("drugs", "poor_lighting")
+    assert mixed.target is not None and mixed.target_source == "concerns"
+    assert {c.public_id for c in mixed.concerns} == set(ids.values()), "both stay linked"

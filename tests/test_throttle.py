@@ -8,6 +8,7 @@ import sys
 import uuid
 
 import pytest
+import redis
 import requests
 
 from geoapp.config import PROJECT_ROOT
@@ -44,7 +45,7 @@ def two_servers(database_url):
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     for url in urls:
         wait_until_healthy(url)
-    yield urls
+    yield urls, env["GEOAPP_LIMIT_PREFIX"]
     for proc in procs:
         proc.terminate()
         proc.wait(timeout=10)
@@ -63,7 +64,7 @@ def _attempt(base: str, email: str, password: str) -> int:
 
 
 def test_failed_sign_ins_are_limited_across_two_processes(two_servers, staff):
-    a, b = two_servers
+    (a, b), _prefix = two_servers
     victim = staff["viewer"].email
     statuses = [_attempt([a, b][i % 2], victim, f"guess {i}") for i in range(LIMIT)]
     assert statuses == [401] * LIMIT
@@ -73,9 +74,14 @@ def test_failed_sign_ins_are_limited_across_two_processes(two_servers, staff):
 
 
 def test_spraying_many_accounts_from_one_address_is_limited_across_two_processes(two_servers):
-    a, b = two_servers
+    (a, b), prefix = two_servers
     statuses = [_attempt([a, b][i % 2], f"sprayed{i}@bucha.test", "Summer2026!")
                 for i in range(ADDRESS_LIMIT)]  # fmt: skip
     assert statuses == [401] * ADDRESS_LIMIT  # each account failed once: no account limit hit
     assert _attempt(a, "sprayed-next@bucha.test", "Summer2026!") == 429
     assert _attempt(b, "sprayed-other@bucha.test", "Summer2026!") == 429
+
+    # The counters count the address without keeping it (a Redis snapshot holds the keys).
+    keys = [k.decode() for k in redis.Redis.from_url(REDIS_URL).scan_iter(f"*{prefix}*")]
+    assert any("|address|" in k for k in keys), keys
+    assert not any("127.0.0.1" in k for k in keys), keys

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from geoapp.analysis.hexgrid import hex_rings
 from geoapp.geo.crs import project, transformer
+from geoapp.models.category import Category
 from geoapp.models.community import Community
 from geoapp.models.concern import Concern, ConcernEvent
 from geoapp.models.concern import Status as ConcernStatus
@@ -151,7 +152,7 @@ def validate(session: Session, community: Community, draft: MeasureDraft) -> Cle
     if dates.get("start_on") and dates.get("due_on") and dates["due_on"] < dates["start_on"]:
         errors["due_on"] = "before_start"
     concerns = _concerns(session, community, draft.concern_ids, errors)
-    target, source = _target(community, draft, concerns, errors)
+    target, source = _target(community, draft, _locatable(session, concerns), errors)
     indicators = []
     for n, indicator in enumerate(draft.indicators):
         if not indicator.name.strip() and not indicator.baseline.strip():
@@ -196,6 +197,17 @@ def _concerns(
     if len(usable) != len(wanted):
         errors["concern_ids"] = "unknown_concern"
     return usable
+
+
+def _locatable(session: Session, concerns: list[Concern]) -> list[Concern]:
+    """The linked concerns an area may be drawn around: none of a sensitive category.
+
+    A sensitive concern leaves only as a count per quarter, never as a place, so a public
+    area drawn around even its public point would show where it is.  It stays linked (the
+    measure answers it); the area comes from the others, or is drawn by staff.
+    """
+    sensitive = set(session.scalars(select(Category.id).where(Category.sensitive)))
+    return [c for c in concerns if c.category_id not in sensitive]
 
 
 def _target(

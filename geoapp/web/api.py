@@ -22,7 +22,7 @@ from geoapp.web.access import layer_audience, partner_token
 from geoapp.web.concern_messages import message
 from geoapp.web.links import external_url
 from geoapp.web.problems import problem
-from geoapp.web.security import limit_key, limiter
+from geoapp.web.security import address_key, limit_key, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -207,7 +207,7 @@ def concerns_nearby(slug: str) -> Response | tuple[Response, int]:
 def _support_key() -> str:
     """One address's "me too" for one concern: a fresh client token is not a new person."""
     public_id = (request.view_args or {}).get("public_id", "")[:64]
-    return limit_key("support", request.remote_addr, public_id)
+    return limit_key("support", address_key(request.remote_addr), public_id)
 
 
 @bp.post("/communities/<slug>/concerns/<public_id>/support")

@@ -22,7 +22,7 @@ from geoapp import db
 from geoapp.services import accounts
 from geoapp.web.access import signed_in
 from geoapp.web.forms import PasswordForm, SignInForm, TotpForm
-from geoapp.web.security import StaffUser, limit_key, limiter
+from geoapp.web.security import StaffUser, address_key, limit_key, limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
@@ -44,7 +44,7 @@ def _account_key() -> str:
 
 def _address_key() -> str:
     """Failed sign-ins from one address, whatever the account (a password sprayer)."""
-    return limit_key("address", request.remote_addr)
+    return limit_key("address", address_key(request.remote_addr))
 
 
 def _everyone_key() -> str:

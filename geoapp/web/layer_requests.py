@@ -40,7 +40,7 @@ def data(
 def _hotspot_query(spec: LayerSpec, args: Any) -> layers.LayerQuery:
     """The hot spot parameters among a page's or form's fields (the others are the page's)."""
     accepts = layers.source_of(spec).accepts
-    chosen = MultiDict([(k, v) for k, v in args.items(multi=True) if k in accepts])
+    chosen = MultiDict([(k, v) for k, v in args.items(multi=True) if k in accepts and v])
     return layers.parse(spec, chosen)
 
 

@@ -7,6 +7,8 @@ unless the app wrote it; pages loaded from elsewhere cannot frame ours.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from datetime import timedelta
@@ -24,7 +26,18 @@ from geoapp.services import accounts
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=lambda: limit_key("address", get_remote_address()))
+limiter = Limiter(key_func=lambda: limit_key("address", address_key(get_remote_address())))
+
+
+def address_key(address: str | None) -> str:
+    """A caller's address as a limiter counts it: a keyed hash, never the address itself.
+
+    The counters live in Redis for their window and in its snapshots on disk; a keyed hash
+    lets them count a caller without keeping who the caller was (PRIVACY.md, "Visitors").
+    """
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, b"limit-address:" + (address or "").encode(), hashlib.sha256)
+    return digest.hexdigest()[:24]
 
 
 def limit_key(*parts: object) -> str:

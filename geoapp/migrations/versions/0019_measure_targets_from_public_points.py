@@ -6,7 +6,8 @@ with the concern's 100 m public point narrowed the resident's door down to metre
 18, attack 4).  New targets are built around the public points (services.measures.
 concern_area); this redraws the stored ones the same way, so no published area is still
 derived from a true point.  A measure whose linked concerns have no public point left
-loses its area (null) rather than keep one drawn around a true point.
+loses its area (null) rather than keep one drawn around a true point; sensitive concerns
+are left out (they leave only as counts, never as a place).
 
 Downgrade keeps the redrawn areas: the true-point ones are what this removes.
 
@@ -39,6 +40,7 @@ UPDATE measure m SET target = (
                              'quad_segs=16')), 4326), com.geom), 3) AS area
         FROM measure_concern mc
         JOIN concern c ON c.id = mc.concern_id AND c.public_point IS NOT NULL
+        JOIN category cat ON cat.id = c.category_id AND NOT cat.sensitive
         JOIN community com ON com.id = m.community_id
         WHERE mc.measure_id = m.id
         GROUP BY com.id
