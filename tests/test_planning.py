@@ -10,7 +10,7 @@ import pytest
 import shapely
 from sqlalchemy import text
 
-from geoapp import privacy
+from geoapp.layers.sources import measures as measure_source
 from geoapp.models.measure import MeasureStatus
 from geoapp.services import measures, planning
 from geoapp.services.communities import get_by_slug
@@ -111,9 +111,9 @@ def test_public_measures_are_agreed_and_generalised(db_session, bucha, actor):
     drawn = square(STATION[0], STATION[1], 0.0004)  # about 60 x 90 m around the station
     measure = measures.create(db_session, bucha, measures.validate(
         db_session, bucha, draft(target_geojson=drawn)), actor)  # fmt: skip
-    assert privacy.public_measures(db_session, bucha.id) == []  # proposed: staff only
+    assert measure_source.public_measures(db_session, bucha.id) == []  # proposed: staff only
     measures.change_status(db_session, measure, MeasureStatus.AGREED, actor)
-    ((props, geometry),) = privacy.public_measures(db_session, bucha.id)
+    ((props, geometry),) = measure_source.public_measures(db_session, bucha.id)
     assert set(props) >= {"title", "kind", "status", "agency", "start_on", "done_on", "result"}
     shown = shapely.from_geojson(geometry)
     drawn_shape = shapely.from_geojson(drawn)

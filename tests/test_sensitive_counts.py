@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from geoapp import privacy
+from geoapp.layers.sources import concerns as concern_source
 from geoapp.services import sensitive_counts
 from geoapp.services.communities import get_by_slug
 from geoapp.services.concerns import Report, report_concern
@@ -109,7 +109,7 @@ def test_one_concern_is_published_as_fewer_than_k(db_session):
     counts = {c.code: (c.n, c.suppressed) for c in q3.counts}
     assert counts["drugs"] == (None, True)  # one accepted (the rejected one is not counted)
     assert counts["suspicious_activity"] == (10, False)  # reported 23:30 Kyiv on 30 Sep
-    public = privacy.sensitive_counts(db_session, bolhrad.id, 10, LAG)
+    public = concern_source.sensitive_counts(db_session, bolhrad.id, 10, LAG)
     assert all(c["n"] is None or c["n"] == 0 or c["n"] >= 10
                for q in public for c in q["counts"])  # fmt: skip
 

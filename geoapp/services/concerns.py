@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from geoapp import sql
+from geoapp import privacy, sql
 from geoapp.models.category import Category
 from geoapp.models.community import Community
 from geoapp.models.concern import Concern, ConcernContact, ConcernEvent, ConcernPhoto
@@ -269,7 +269,7 @@ def nearby(
     rows = session.execute(
         sql.load("concerns_nearby"),
         {"community_id": community.id, "category": category.code, "lon": lon, "lat": lat,
-         "radius": category.radius_m},
+         "radius": category.radius_m, **privacy.policy_params()},
     ).mappings()  # fmt: skip
     return [dict(row) | {"metres": int(row["metres"])} for row in rows]
 

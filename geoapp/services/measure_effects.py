@@ -26,6 +26,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geoapp import privacy
 from geoapp.analysis.evaluation import AreaCounts, Evaluation, evaluate, windows
 from geoapp.geo.crs import project, transformer
 from geoapp.models.measure import Measure
@@ -170,11 +171,11 @@ def _concerns(
     """Metric x, y and report day of the community's accepted concerns (true points)."""
     rows = session.execute(
         text(
-            "SELECT ST_X(point), ST_Y(point), (created_at AT TIME ZONE 'Europe/Kyiv')::date "
+            "SELECT ST_X(point), ST_Y(point), (created_at AT TIME ZONE :tz)::date "
             "FROM concern WHERE community_id = :c "
-            "AND status IN ('accepted', 'in_progress', 'resolved')"
+            "AND status::text = ANY(CAST(:public_statuses AS text[]))"
         ),
-        {"c": community_id},
+        {"c": community_id, **privacy.policy_params()},
     ).all()
     if not rows:
         empty = np.zeros(0)

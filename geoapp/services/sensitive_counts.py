@@ -33,9 +33,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from geoapp import sql
+from geoapp import privacy, sql
 
-KYIV = ZoneInfo("Europe/Kyiv")  # the SQL counts days in this zone too
+KYIV = ZoneInfo(privacy.TIME_ZONE)  # the SQL counts days in this zone too
 
 
 @dataclass(frozen=True, order=True)
@@ -155,7 +155,7 @@ def releases(
     nothing is due, this only reads.  `today` defaults to today in Kyiv.
     """
     today = today or datetime.now(KYIV).date()
-    params = {"community_id": community_id}
+    params = {"community_id": community_id, **privacy.policy_params()}
     first_day = session.execute(sql.load("sensitive_first_day"), params).scalar()
     due = due_quarters(first_day, today, lag_days)
     if due:
@@ -166,7 +166,7 @@ def releases(
 
 def _release(session: Session, community_id: int, due: list[Quarter], k: int) -> None:
     """Write the due quarters that are not written yet (never touching a written one)."""
-    params = {"community_id": community_id}
+    params = {"community_id": community_id, **privacy.policy_params()}
 
     def missing() -> list[Quarter]:
         done = set(session.execute(sql.load("sensitive_released_quarters"), params).scalars())

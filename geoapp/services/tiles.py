@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geoapp import sql
+from geoapp import privacy, sql
 from geoapp.layers.spec import LayerSpec
 
 CELL_ZOOM_MAX = 12
@@ -111,7 +111,7 @@ def render(
     check_address(z, x, y)
     name, cells = _statement(spec, source, z)
     params: dict[str, Any] = {"z": z, "x": x, "y": y, "ids": ids, "layer": spec.id,
-                              **asdict(only)}  # fmt: skip
+                              **asdict(only), **privacy.policy_params()}  # fmt: skip
     if cells is not None:
         params["cells"] = cells
     tile = session.execute(sql.load(name), params).scalar()

@@ -6,7 +6,7 @@
 -- public id (which lets a holder add support to the concern).
 SELECT substr(md5(CAST(:id_salt AS text) || c.public_id), 1, 16) AS fid, cat.code AS category, cat.name_uk AS category_uk,
        cat.name_en AS category_en, c.status::text AS status,
-       to_char(c.created_at AT TIME ZONE 'Europe/Kyiv', 'YYYY-MM-DD') AS reported,
+       to_char(c.created_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS reported,
        (SELECT e.public_answer FROM concern_event e
         WHERE e.concern_id = c.id AND e.public_answer IS NOT NULL
         ORDER BY e.id DESC LIMIT 1) AS answer,
@@ -14,15 +14,15 @@ SELECT substr(md5(CAST(:id_salt AS text) || c.public_id), 1, 16) AS fid, cat.cod
 FROM concern c
 JOIN category cat ON cat.id = c.category_id
 WHERE c.community_id = :community_id
-  AND c.status IN ('accepted', 'in_progress', 'resolved')
+  AND c.status::text = ANY(CAST(:public_statuses AS text[]))
   AND NOT cat.sensitive
   AND c.public_point IS NOT NULL
   AND (CAST(:status AS text) IS NULL OR c.status::text = CAST(:status AS text))
   AND (CAST(:categories AS text[]) IS NULL OR cat.code = ANY(CAST(:categories AS text[])))
   AND (CAST(:start AS date) IS NULL
-       OR c.created_at >= CAST(CAST(:start AS date) AS timestamp) AT TIME ZONE 'Europe/Kyiv')
+       OR c.created_at >= CAST(CAST(:start AS date) AS timestamp) AT TIME ZONE :tz)
   AND (CAST(:stop AS date) IS NULL
-       OR c.created_at < CAST(CAST(:stop AS date) AS timestamp) AT TIME ZONE 'Europe/Kyiv')
+       OR c.created_at < CAST(CAST(:stop AS date) AS timestamp) AT TIME ZONE :tz)
   AND (CAST(:west AS float8) IS NULL OR c.public_point && ST_MakeEnvelope(
        CAST(:west AS float8), CAST(:south AS float8), CAST(:east AS float8),
        CAST(:north AS float8), 4326))

@@ -3,7 +3,7 @@
 -- no text the resident wrote; the latest public answer, if staff gave one.
 SELECT c.public_id, cat.code AS category, cat.name_uk AS category_uk,
        cat.name_en AS category_en, c.status::text AS status,
-       to_char(c.created_at AT TIME ZONE 'Europe/Kyiv', 'YYYY-MM-DD') AS reported,
+       to_char(c.created_at AT TIME ZONE :tz, 'YYYY-MM-DD') AS reported,
        (SELECT e.public_answer FROM concern_event e
         WHERE e.concern_id = c.id AND e.public_answer IS NOT NULL
         ORDER BY e.id DESC LIMIT 1) AS answer,
@@ -11,7 +11,7 @@ SELECT c.public_id, cat.code AS category, cat.name_uk AS category_uk,
 FROM concern c
 JOIN category cat ON cat.id = c.category_id
 WHERE c.community_id = :community_id
-  AND c.status IN ('accepted', 'in_progress', 'resolved')
+  AND c.status::text = ANY(CAST(:public_statuses AS text[]))
   AND NOT cat.sensitive
   AND (CAST(:status AS text) IS NULL OR c.status::text = CAST(:status AS text))
 ORDER BY c.created_at DESC

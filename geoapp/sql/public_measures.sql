@@ -1,5 +1,5 @@
 -- What residents may see of a community's measures: agreed, in progress or done, with
--- what was done; the target as WKB for privacy.public_measures to generalise (never
+-- what was done; the target as WKB for layers.sources.measures.public_measures to generalise (never
 -- sent as drawn).  Done first, then the newest.
 SELECT m.public_id, m.title, m.kind::text AS kind, m.status::text AS status, m.agency,
        to_char(m.start_on, 'YYYY-MM-DD') AS start_on,

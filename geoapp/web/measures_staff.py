@@ -19,8 +19,9 @@ from markupsafe import Markup, escape
 from shapely.geometry import mapping
 from werkzeug.datastructures import MultiDict
 
-from geoapp import db, privacy
+from geoapp import db
 from geoapp.i18n import current_language
+from geoapp.layers.sources import concerns as concern_source
 from geoapp.models.measure import Measure, MeasureStatus
 from geoapp.models.user import Role
 from geoapp.services import measure_effects, measure_queries, measures, planning
@@ -68,8 +69,9 @@ def target_map(
     assert found is not None
     concerns = None
     if with_concerns:
-        concerns = (current_app.extensions["geoapp.layers"]["concerns"],
-                    privacy.public_concerns(sess, found.id), public_status_names())  # fmt: skip
+        public = concern_source.public_concerns(sess, found.id)
+        concerns = (current_app.extensions["geoapp.layers"]["concerns"], public,
+                    public_status_names())  # fmt: skip
     spec, feature, labels = map_basics(found)
     kinds, steps = words.kind_names(), words.status_names()
     rows = [(f"<strong>{escape(m.title)}</strong><br>{escape(kinds[m.kind.value])} · "

@@ -15,6 +15,8 @@ from markupsafe import escape
 from geoapp import db, privacy
 from geoapp.i18n import current_language
 from geoapp.layers import LayerSpec
+from geoapp.layers.sources import concerns as concern_source
+from geoapp.layers.sources import measures as measure_source
 from geoapp.services.communities import (
     CommunitySummary,
     boundary_geojson,
@@ -70,9 +72,9 @@ def community(slug: str) -> str:
         abort(404)
     spec, feature, labels = map_basics(summary)
     concern_spec = current_app.extensions["geoapp.layers"]["concerns"]
-    concerns = privacy.public_concerns(sess, summary.id)
+    concerns = concern_source.public_concerns(sess, summary.id)
     layers = current_app.extensions["geoapp.layers"]
-    measures = privacy.public_measures(sess, summary.id)
+    measures = measure_source.public_measures(sess, summary.id)
     areas = (layers["measures"].title(current_language()),
              [(measure_popup(p), json.loads(g)) for p, g in measures if g is not None],
              layers["measures"].style.get("color", "#15803d"))  # fmt: skip
@@ -83,7 +85,7 @@ def community(slug: str) -> str:
                            concern_count=len(concerns),
                            incidents=filter_options(summary.id, summary.slug, "public"),
                            incident_spec=layers["incident_cells"],
-                           sensitive=privacy.sensitive_counts(
+                           sensitive=concern_source.sensitive_counts(
                                sess, summary.id, current_app.config["GEOAPP_SUPPRESSION_K"],
                                current_app.config["GEOAPP_SENSITIVE_RELEASE_LAG_DAYS"]
                            )[-SENSITIVE_QUARTERS_SHOWN:])  # fmt: skip
@@ -107,12 +109,12 @@ def results(slug: str) -> str:
     summary = summary_by_slug(sess, slug)
     if summary is None:
         abort(404)
-    done = privacy.public_concerns(sess, summary.id, status="resolved")
+    done = concern_source.public_concerns(sess, summary.id, status="resolved")
     items = [{**p, "reported": date.fromisoformat(p["reported"])} for p, _g in done]
     measures = [{**p, "done_on": date.fromisoformat(p["done_on"]) if p["done_on"] else None,
                  "start_on": date.fromisoformat(p["start_on"]) if p["start_on"] else None,
                  "on_map": g is not None}
-                for p, g in privacy.public_measures(sess, summary.id)]  # fmt: skip
+                for p, g in measure_source.public_measures(sess, summary.id)]  # fmt: skip
     return render_template("results.html", community=summary, done=items, measures=measures,
                            kinds=kind_names(), steps=status_names())  # fmt: skip
 
