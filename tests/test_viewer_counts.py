@@ -27,6 +27,7 @@ from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geoapp import privacy
 from geoapp.analysis.hexgrid import hex_cells
 from geoapp.models.measure import Measure
 from geoapp.services import measure_effects, measures, planning
@@ -65,8 +66,10 @@ def few(engine, app, staff, planted, tmp_path_factory):  # noqa: F811
         srid = bucha.metric_srid
         to_metric = Transformer.from_crs(4326, srid, always_xy=True)
         x, y = to_metric.transform(*LONELY)
-        area = shapely.transform(shapely.from_wkb(bytes(bucha.geom.data)),
-                                 lambda xy: np.column_stack(to_metric.transform(*xy.T)))  # fmt: skip
+        area = shapely.transform(
+            shapely.from_wkb(bytes(bucha.geom.data)),
+            lambda xy: np.column_stack(to_metric.transform(*xy.T)),
+        )
         assert area.contains(shapely.Point(x, y).buffer(500)), "LONELY must lie inside Bucha"
         lines = ["date,article,lon,lat,ref"]
         for n, day in enumerate(OFFENCES):
@@ -155,8 +158,13 @@ def test_a_viewer_gets_fewer_than_k_and_no_chart_for_a_tight_measure(app, staff,
     """Attack: a measure drawn 80 m around three offences; the viewer reads its counts."""
     html = _page(_as(app, staff["viewer"]), measure_url(few))
     section = _evaluation(html)
-    target = _offence_cells(section)["target"]
-    assert target == ["менше 10", "менше 10"], target
+    rows = _offence_cells(section)
+    assert rows["target"] == ["менше 10", "менше 10"], rows
+    for cell in (c for row in rows.values() for c in row):
+        assert cell in ("менше 10", "приховано", "0") or int(re.sub(r"\D", "", cell)) >= K, rows
+    # The rest of the community is withheld too (not "fewer than"): with the year's
+    # published total it would give target + ring back.
+    assert rows["control"] == ["приховано", "приховано"], rows
     for n in few.target:
         assert f'<td class="num">{n}</td>' not in section.replace("\n", "")
     # No monthly chart, no quotient or odds ratio worked from the withheld counts.
@@ -222,13 +230,31 @@ def test_a_viewer_sees_the_session_map_with_the_published_hot_spots(browser, liv
     expect(page.get_by_role("heading", name=SESSION_TITLE)).to_be_visible()
     expect(page.locator("#session")).to_have_attribute("data-ready", "1")
     assert int(page.locator("#session").get_attribute("data-hotspots") or "0") > 0
-    expect(page.locator('path.leaflet-interactive[fill="#d73027"]').first).to_be_visible()
+    cells = page.locator('path.leaflet-interactive[stroke="#5f4b3a"]')  # the hot spot outline
+    expect(cells.first).to_be_visible()
+    drawn = page.evaluate("geoappSession.hotspots().getLayers().length")
+    assert drawn == int(page.locator("#session").get_attribute("data-hotspots"))
+    props = page.evaluate("geoappSession.hotspots().getLayers()[0].feature.properties")
+    assert props["count"] is None and props["cell_size_m"] in (500, 1000), props
     expect(page.locator("#session-filter")).to_contain_text("аналітик")
     expect(page.locator("#session-status")).to_have_text("")
     expect(page.get_by_test_id("priority")).to_contain_text("менше 10 правопорушень")
     page.screenshot(path="var/session-viewer.png")
     assert errors == [] and refused == [], (errors, refused)
     context.close()
+
+
+@pytest.mark.parametrize(("parts", "exact", "shown"), [
+    ((2, 1, 858), False, [None, None, "withheld"]),
+    ((2, 40, 858), False, [None, 40, "withheld"]),
+    ((0, 40, 858), False, [0, 40, 858]),
+    ((3, 0, 0), False, [None, 0, 0]),
+    ((2, 1, 858), True, [2, 1, 858]),
+])  # fmt: skip
+def test_small_parts_are_withheld_with_the_largest_other(parts, exact, shown):
+    assert privacy.withhold_parts(parts, K, exact) == shown
+    assert [privacy.withhold_small(n, K, exact) for n in (0, 1, 9, 10)] == (
+        [0, 1, 9, 10] if exact else [0, None, None, 10])  # fmt: skip
 
 
 def test_nothing_here_changed_the_measure(engine, few):
