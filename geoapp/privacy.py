@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from geoapp.layers.spec import LayerSpec
@@ -88,3 +88,39 @@ def properties_sql(spec: LayerSpec, columns: Iterable[str]) -> str:
             raise ValueError(f"{spec.path}: property '{name}' is not a plain name")
         pairs.append(f"'{name}', " + (f'src."{name}"' if name in have else "NULL"))
     return f"json_build_object({', '.join(pairs)})::text"
+
+
+# --- Counts of offences on staff pages (measures, sessions, minutes) -------------------------
+
+
+def withhold_small(n: int | None, k: int, exact: bool) -> int | None:
+    """`n` as a page may show it: None ("fewer than k") when 0 < n < k, unless `exact`.
+
+    The measure and session pages count offences in an area someone drew or a cell someone
+    chose, over a window someone chose; below analyst (and in the minutes, which leave the
+    room) a count of 1 to k - 1 there can point to single offences.  Zeros stay, as in the
+    releases: "nothing was recorded" is not hidden.
+    """
+    if n is None or exact or n == 0 or n >= k:
+        return n
+    return None
+
+
+SECONDARY = "withheld"  # a count withheld only so that a small one cannot be worked back
+
+
+def withhold_parts(parts: Sequence[int], k: int, exact: bool) -> list[int | str | None]:
+    """Parts of a whole the reader may know (`withhold_small` each), with a second withheld.
+
+    A measure's target, ring and rest of the community add up to the community's offences
+    in the window, which a release of that year can give away.  So when a part is
+    withheld (None: "fewer than k"), the largest part still shown is withheld too
+    (`SECONDARY`: it is not small, only hidden): the whole minus what is shown is then a
+    sum that includes a large unknown, never one small count.
+    """
+    shown: list[int | str | None] = [withhold_small(n, k, exact) for n in parts]
+    if None in shown:
+        rest = [p for p, s in enumerate(shown) if s]  # shown and not 0
+        if rest:
+            shown[max(rest, key=lambda p: parts[p])] = SECONDARY
+    return shown

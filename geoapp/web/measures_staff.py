@@ -4,7 +4,9 @@ Every member reads; coordinators plan and move measures on.  The form keeps what
 typed and marks each field with its problem; the target area is drawn on the map
 (Leaflet.draw), or comes from hot spot cells or linked concerns (the session page
 sends those).  A measure's page shows its evaluation when it has a target area and a
-start date.
+start date: exact, with the monthly chart, for analysts and up; for viewers a count of
+offences 0 < n < k is "fewer than k" (the area is anyone's drawing, so a small count can
+locate single offences), and there is no chart.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from markupsafe import Markup, escape
 from shapely.geometry import mapping
 from werkzeug.datastructures import MultiDict
 
-from geoapp import db
+from geoapp import db, privacy
 from geoapp.i18n import current_language
 from geoapp.layers.sources import concerns as concern_source
 from geoapp.models.measure import Measure, MeasureStatus
@@ -187,14 +189,40 @@ def detail(slug: str, measure_id: str) -> str:
     indicators = measure_queries.indicators(sess, measure.id)
     concerns = measure_queries.linked_concerns(sess, measure.id)
     effect = measure_effects.effect(sess, measure)
+    exact = g.role.rank >= Role.ANALYST.rank
+    k = current_app.config["GEOAPP_SUPPRESSION_K"]
+    offences = shown_offences(effect, k, exact)
     return render_template(
         "staff/measure.html", community=g.community, measure=measure, indicators=indicators,
         concerns=concerns, overdue=measures.overdue(measure), can_plan=_can_plan(),
         next_steps=[s.value for s in measures.NEXT[measure.status]],
         kinds=words.kind_names(), steps=words.status_names(), step_names=words.step_names(),
         effect=effect, words=words, map=target_map(slug, [measure], on_target=True),
-        chart=effect_chart(effect, measure), error=request.args.get("error"),
+        chart=effect_chart(effect, measure) if exact else Markup(""),
+        error=request.args.get("error"), offences=offences, k=k, exact=exact,
+        judged=all(isinstance(v, int) for row in offences.values() for v in row.values()),
     )  # fmt: skip
+
+
+def shown_offences(
+    effect: measure_effects.Effect | measure_effects.NoEffect, k: int, exact: bool
+) -> dict[str, dict[str, int | str | None]]:
+    """The offence counts of the evaluation table as the reader may see them.
+
+    Below analyst a measure's area is anyone's drawing, so a count 0 < n < k is withheld
+    (None: "fewer than k"), and with it the largest other count of the same window
+    (`privacy.SECONDARY`: "withheld"), since target, ring and rest add up to the
+    community's count (`privacy.withhold_parts`).
+    """
+    if not isinstance(effect, measure_effects.Effect):
+        return {}
+    table: dict[str, dict[str, int | str | None]] = {area: {} for area in measure_effects.AREAS}
+    for window in ("before", "after"):
+        parts = [getattr(getattr(effect.incidents, a), window) for a in measure_effects.AREAS]
+        for area, n in zip(measure_effects.AREAS, privacy.withhold_parts(parts, k, exact),
+                           strict=True):  # fmt: skip
+            table[area][window] = n
+    return table
 
 
 def effect_chart(

@@ -5,11 +5,16 @@ Members read; coordinators run the session: who is in the room, at most three pr
 recorded as measures by drawing their area on the same map, and the map state saved on
 every change so the session reopens exactly as it was left.  The minutes are one click:
 HTML to read, PDF to file and send.
+
+Counts of offences follow the one gate: viewers see a priority's count 0 < n < k as
+"fewer than k" and the hot spots of a published year only (what the layer answers them);
+the minutes may leave the room, so they withhold such a count for every role.
 """
 
 from __future__ import annotations
 
 import base64
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -28,12 +33,12 @@ from flask_login import current_user
 from geoalchemy2.shape import to_shape
 from werkzeug.datastructures import MultiDict
 
-from geoapp import db
+from geoapp import db, privacy
 from geoapp.i18n import current_language, localized
 from geoapp.layers import LayerError
 from geoapp.models.planning import MAX_PRIORITIES, PlanningSession
 from geoapp.models.user import Role
-from geoapp.services import incident_cells, map_images, planning
+from geoapp.services import incident_cells, map_images, planning, releases
 from geoapp.services.pdf import PdfError, html_to_pdf
 from geoapp.web import layer_requests
 from geoapp.web import planning_messages as words
@@ -83,12 +88,7 @@ def _page(found: PlanningSession, errors: dict[str, dict[str, str]] | None = Non
     """The session screen; `errors` per form ("participant", "priority", "decision")."""
     sess = db.session()
     decided = planning.decisions(sess, found)
-    filters = found.map_state.get("filters", {})
-    try:
-        params = layer_requests.hotspot_params(g.community, _filter_args(filters))
-    except LayerError:
-        params = layer_requests.hotspot_params(g.community, _filter_args({}))
-    query = params.query
+    exact = _exact()
     layers = current_app.extensions["geoapp.layers"]
     return render_template(
         "staff/session.html", community=g.community, planning=found,
@@ -99,13 +99,37 @@ def _page(found: PlanningSession, errors: dict[str, dict[str, str]] | None = Non
         map=target_map(g.community.slug, decided, draw=_can_run(), with_concerns=True),
         concerns_title=layers["concerns"].title(current_language()),
         boundaries_title=layers["boundaries"].title(current_language()),
-        groups=incident_cells.groups_present(sess, g.community.id),
-        period={"from": query.start.isoformat(), "to": query.end.isoformat(),
-                "size": str(query.size_m), "group": ",".join(params.groups)},
+        groups=incident_cells.groups_present(sess, g.community.id) if exact else [],
+        period=_period(found) if exact else {}, exact=exact,
+        published=[] if exact else releases.all_of(sess, g.community.id),
+        **_counting(exact),
         layer_url=url_for("api.layer_geojson", slug=g.community.slug, layer="hotspots"),
         state_url=url_for("sessions.save_state", slug=g.community.slug, session_id=found.id),
         hotspot_spec=layers["hotspots"],
     ), status  # fmt: skip
+
+
+def _exact() -> bool:
+    """Analysts and up see exact counts and any period; viewers the published years only."""
+    return g.role.rank >= Role.ANALYST.rank
+
+
+def _period(found: PlanningSession) -> dict[str, str]:
+    """An analyst's map filter: the period, group and size the session was left at."""
+    filters = found.map_state.get("filters", {})
+    try:
+        params = layer_requests.hotspot_params(g.community, _filter_args(filters))
+    except LayerError:
+        params = layer_requests.hotspot_params(g.community, _filter_args({}))
+    query = params.query
+    return {"from": query.start.isoformat(), "to": query.end.isoformat(),
+            "size": str(query.size_m), "group": ",".join(params.groups)}  # fmt: skip
+
+
+def _counting(exact: bool) -> dict[str, Any]:
+    """`shown_count(n)` for the templates: n, or None for "fewer than k" (see privacy)."""
+    k = current_app.config["GEOAPP_SUPPRESSION_K"]
+    return {"k": k, "shown_count": partial(privacy.withhold_small, k=k, exact=exact)}
 
 
 def _filter_args(filters: dict[str, str]) -> MultiDict[str, str]:
@@ -167,7 +191,8 @@ def add_priority(slug: str, session_id: int):
     evidence = None
     try:
         if form.get("cells", "").strip():
-            params = layer_requests.hotspot_params(g.community, form)
+            # The form always sends all four fields; an empty one means "not chosen".
+            params = layer_requests.hotspot_params(g.community, _filter_args(form.to_dict()))
             cells = _cells(form.get("cells", ""))
             cache = current_app.extensions["geoapp.cache"]
             evidence = planning.cell_evidence(db.session(), params.query, cells, cache).as_json()
@@ -219,10 +244,12 @@ def _minutes_context(found: PlanningSession) -> dict[str, Any]:
     if not numbered and not targets and state.get("center"):
         view = (state["center"][0], state["center"][1], float(state["zoom"]))
     png = map_images.session_map(boundary, numbered, targets, view)
+    # Minutes may leave the room (filed, sent): small counts are withheld for every role.
     return {"community": g.community, "m": content, "agencies": words.agency_names(),
             "kinds": words.kind_names(), "steps": words.status_names(),
             "map_png": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-            "name": localized(g.community.name_uk, g.community.name_en)}  # fmt: skip
+            "name": localized(g.community.name_uk, g.community.name_en),
+            **_counting(exact=False)}  # fmt: skip
 
 
 @bp.get("/<int:session_id>/minutes")

@@ -1,6 +1,8 @@
 /* Session mode: the hot spots of the chosen period on the session map, a clicked cell
  * offered as a priority, and the map state (view, overlays, filters) saved on every
- * change and put back when the session is opened again.  Text goes in as text nodes. */
+ * change and put back when the session is opened again.  Text goes in as text nodes.
+ * Analysts choose from/to, group and size; a viewer's filter holds only `period` (a
+ * published year), the one query the hot spot layer answers below analysts. */
 (function () {
   "use strict";
   var box = document.getElementById("session");
@@ -121,7 +123,10 @@
         box.dataset.hotspots = String(data.features.length);
         if (then) { then(); }
       })
-      .catch(function () { statusEl.textContent = cfg.lNotSaved; if (then) { then(); } });
+      .catch(function () {
+        statusEl.textContent = cfg.lNotLoaded || cfg.lNotSaved;
+        if (then) { then(); }
+      });
   }
 
   function restore() {
