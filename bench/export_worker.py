@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import resource
+import secrets
 import sys
 import time
 
@@ -23,7 +24,8 @@ def _peak_mb() -> float:
 def main(argv: list[str]) -> int:
     """Run the export named by `argv` and report it on stdout."""
     url, slug, layer, out = argv
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    secret = secrets.token_urlsafe(48)  # config.check_secret refuses a short or known key
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": secret})
     client = app.test_client()
     client.get("/api/v1/communities")  # warm the pool and the imports, as a server would be
     before = _peak_mb()

@@ -173,7 +173,7 @@ def _concerns(
         text(
             "SELECT ST_X(point), ST_Y(point), (created_at AT TIME ZONE :tz)::date "
             "FROM concern WHERE community_id = :c "
-            "AND status::text = ANY(CAST(:public_statuses AS text[]))"
+            "AND status = ANY(CAST(:public_statuses AS concern_status[]))"
         ),
         {"c": community_id, **privacy.policy_params()},
     ).all()

@@ -9,7 +9,7 @@ FROM concern c
 JOIN category cat ON cat.id = c.category_id,
      (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g) pt
 WHERE c.community_id = :community_id AND cat.code = :category AND NOT cat.sensitive
-  AND c.status::text = ANY(CAST(:open_statuses AS text[]))
+  AND c.status = ANY(CAST(:open_statuses AS concern_status[]))
   AND ST_DWithin(c.public_point::geography, pt.g::geography, :radius)
 ORDER BY metres, c.created_at
 LIMIT 5

@@ -14,7 +14,7 @@ SELECT substr(md5(CAST(:id_salt AS text) || c.public_id), 1, 16) AS fid, cat.cod
 FROM concern c
 JOIN category cat ON cat.id = c.category_id
 WHERE c.community_id = :community_id
-  AND c.status::text = ANY(CAST(:public_statuses AS text[]))
+  AND c.status = ANY(CAST(:public_statuses AS concern_status[]))
   AND NOT cat.sensitive
   AND c.public_point IS NOT NULL
   AND (CAST(:status AS text) IS NULL OR c.status::text = CAST(:status AS text))

@@ -11,7 +11,7 @@ SELECT c.public_id, cat.code AS category, cat.name_uk AS category_uk,
 FROM concern c
 JOIN category cat ON cat.id = c.category_id
 WHERE c.community_id = :community_id
-  AND c.status::text = ANY(CAST(:public_statuses AS text[]))
+  AND c.status = ANY(CAST(:public_statuses AS concern_status[]))
   AND NOT cat.sensitive
   AND (CAST(:status AS text) IS NULL OR c.status::text = CAST(:status AS text))
 ORDER BY c.created_at DESC

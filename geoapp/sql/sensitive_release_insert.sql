@@ -11,7 +11,7 @@ INSERT INTO sensitive_release_count (community_id, quarter_start, category_id, n
 SELECT h.community_id, h.quarter_start, cat.id,
        (SELECT count(*) FROM concern c
         WHERE c.community_id = h.community_id AND c.category_id = cat.id
-          AND c.status::text = ANY(CAST(:public_statuses AS text[]))
+          AND c.status = ANY(CAST(:public_statuses AS concern_status[]))
           AND c.created_at >= (CAST(:start AS date)::timestamp AT TIME ZONE :tz)
           AND c.created_at < (CAST(:stop AS date)::timestamp AT TIME ZONE :tz))
 FROM header h

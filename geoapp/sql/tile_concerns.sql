@@ -11,7 +11,7 @@ features AS (
     JOIN category cat ON cat.id = c.category_id
     CROSS JOIN bounds b
     WHERE c.community_id = ANY(CAST(:ids AS integer[]))
-      AND c.status::text = ANY(CAST(:public_statuses AS text[]))
+      AND c.status = ANY(CAST(:public_statuses AS concern_status[]))
       AND NOT cat.sensitive
       AND c.public_point && b.wgs
 )
