@@ -306,3 +306,20 @@ def test_a_plain_sqlite_boundary_file_named_gpkg_is_refused(tmp_path):
         conn.execute("CREATE TABLE t (a)")
     with pytest.raises(BoundaryFileError, match="not a"):
         read_boundaries(path)
+
+
+def test_a_shp_that_holds_json_never_reaches_gdal(tmp_path):
+    """GDAL would open it with the GeoJSON driver; the Shapefile's own header is checked first."""
+    upload = tmp_path / "boundary.shp"
+    upload.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    with pytest.raises(BoundaryFileError, match="header is not a Shapefile's"):
+        read_boundaries(upload)
+
+
+@pytest.mark.parametrize("driver", ["GPKG", "GeoJSON"])
+def test_a_read_must_name_its_driver_in_the_path(tmp_path, driver):
+    """Without the driver's prefix GDAL would try every driver it has on the file."""
+    path = tmp_path / "x.gpkg"
+    path.write_bytes(b"SQLite format 3\x00")
+    with pytest.raises(ValueError, match="named by its prefix"):
+        gdal_safety.read_as(driver, str(path), pyogrio.read_info)

@@ -138,6 +138,12 @@ def opened_by(info: dict, expected: str) -> None:
         raise ValueError(f"opened as {info.get('driver')!r}, not as {expected}")
 
 
+# GDAL's own connection prefixes: a path that carries one is tried by that driver only.
+# The Shapefile driver has none; its callers check the file's own code first
+# (`reader._dataset_path`), and `opened_by` refuses any other driver before a row is read.
+DRIVER_PREFIXES = {"GPKG": "GPKG:", "GeoJSON": "GeoJSON:"}
+
+
 def read_as(driver: str, source: str, read: Callable[..., T], **kwargs: Any) -> T:
     """Run a pyogrio reader on `source` only once GDAL has shown it opens it with `driver`.
 
@@ -146,6 +152,9 @@ def read_as(driver: str, source: str, read: Callable[..., T], **kwargs: Any) -> 
     the path where the driver has one), the dataset is opened for its metadata, and the
     reader runs only if GDAL reports that very driver.
     """
+    prefix = DRIVER_PREFIXES.get(driver)
+    if prefix is not None and not source.startswith(prefix):
+        raise ValueError(f"{driver} is named by its prefix {prefix!r}: GDAL would guess")
     pyogrio = pyogrio_for_untrusted()
     opened_by(pyogrio.read_info(source, layer=kwargs.get("layer")), driver)
     return read(source, **kwargs)

@@ -73,6 +73,7 @@ class ParsedFile:
 # unloaded every other driver (GDALG pipelines, VRT, plain SQLite, network ones).
 _DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG",
             ".shp": "ESRI Shapefile", ".zip": "ESRI Shapefile"}  # fmt: skip
+SHAPEFILE_CODE = (9994).to_bytes(4, "big")  # the first four bytes of every .shp
 MAX_JSON_DEPTH = 32  # a FeatureCollection of MultiPolygons nests 7 levels
 MAX_UNZIPPED = 2 * 1024**3  # a zipped Shapefile unpacking to more is refused (zip bomb)
 
@@ -112,6 +113,10 @@ def _dataset_path(path: Path) -> str:
             raise BoundaryFileError(f"{path.name}: the ZIP archive unpacks to more than "
                                     f"{MAX_UNZIPPED // 1024**3} GB")  # fmt: skip
         return f"/vsizip/{local}"
+    with open(local, "rb") as fh:  # a .shp begins with the file code 9994, big-endian
+        if fh.read(4) != SHAPEFILE_CODE:
+            raise BoundaryFileError(f"{path.name}: not a geodata file that can be read "
+                                    "(its header is not a Shapefile's)")  # fmt: skip
     return local
 
 
