@@ -12,6 +12,7 @@ source answer through `privacy`'s whitelist and the release policy.  Errors are
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,5 +93,5 @@ def layer_data(
         raise not_found(f"no layer '{spec.id}' in '{ctx.community.slug}'")
     q = parse(spec, args, extra)
     if page:
-        q = LayerQuery(**{**q.__dict__, **page})
+        q = replace(q, **page)
     return source_of(spec).data(ctx, spec, q)
